@@ -24,13 +24,14 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use uuid::Uuid;
 
 /// The version of this contract; it is also the URL prefix (`/v1`).
 pub const CONTRACT_VERSION: u32 = 1;
 
 /// How an order reaches the customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Fulfilment {
     /// Buy online, pick up in store.
@@ -41,7 +42,7 @@ pub enum Fulfilment {
 
 /// Store staff roles, lowest first. A role may do everything the roles before it may.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, TS,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -190,7 +191,7 @@ pub struct OrderFeedPage {
 }
 
 /// How the person collecting an order proved they may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Verification {
     /// The customer's pickup code was scanned or typed and matched.

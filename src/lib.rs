@@ -5,3 +5,4 @@
 
 pub mod contract;
 pub mod gtin;
+pub mod api;

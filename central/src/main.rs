@@ -1,0 +1,3 @@
+//! `storehand-central`: the reference platform side of the store contract.
+
+fn main() {}
