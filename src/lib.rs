@@ -6,3 +6,10 @@
 pub mod contract;
 pub mod gtin;
 pub mod api;
+pub mod error;
+pub mod order;
+pub mod replica;
+
+pub use error::{Error, Result};
+pub mod label;
+pub mod scan;

@@ -1,0 +1,243 @@
+//! The device's local replica: one SQLite file holding the Automerge documents, the query
+//! tables derived from them, and the read-only copy of what central owns.
+//!
+//! Every write goes through [`Replica::write`], which opens an IMMEDIATE transaction (so two
+//! writers queue on the lock instead of failing with "database is locked" halfway through) and
+//! commits the documents and the query tables derived from them together: after a crash both
+//! are there or neither is. The database runs in WAL mode with `synchronous = FULL`, so a
+//! change is on disk when `write` returns: a confirmed scan survives a power cut.
+//!
+//! Documents are cached in memory. A write that fails evicts every document it touched, so the
+//! cache never holds a change the database rolled back; every access compares the cached
+//! copy's version with the stored one, so a second process writing the same file (the CLI
+//! beside a running app) is noticed.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use automerge::AutoCommit;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite_migration::{M, Migrations};
+
+use crate::error::{Error, Result};
+
+/// Schema migrations, numbered and forward-only; the index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/01-replica/up.sql")];
+
+/// Incremental chunks a document may collect before they are replaced by one snapshot.
+/// Incremental saves cost about 15× the bytes of snapshot growth per change, so they are
+/// compacted, but a snapshot of a large document costs time, so not after every change.
+const COMPACT_AFTER_CHUNKS: i64 = 64;
+
+struct CachedDoc {
+    version: i64,
+    doc: AutoCommit,
+}
+
+pub struct Replica {
+    conn: Connection,
+    path: PathBuf,
+    docs: HashMap<String, CachedDoc>,
+}
+
+impl Replica {
+    /// Opens (creating if needed) the replica at `path` and brings its schema up to date.
+    ///
+    /// # Failure
+    /// Refuses a replica written by a newer Storehand ([`Error::Migration`] says which versions),
+    /// and reports any SQLite error.
+    pub fn open(path: &Path) -> Result<Replica> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn, path)?;
+        Ok(Replica { conn, path: path.to_owned(), docs: HashMap::new() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Read access to the database for queries that change nothing.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction and commits when it returns `Ok`.
+    ///
+    /// # Failure
+    /// When `f` or the commit fails, the transaction rolls back, every document `f` touched is
+    /// dropped from the cache, and the error is returned: nothing changed.
+    pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut writer = Writer { tx, docs: &mut self.docs, touched: HashSet::new() };
+        let outcome = f(&mut writer);
+        let Writer { tx, docs, touched } = writer;
+        let outcome = outcome.and_then(|value| tx.commit().map(|()| value).map_err(Error::from));
+        if outcome.is_err() {
+            for id in touched {
+                docs.remove(&id);
+            }
+        }
+        outcome
+    }
+
+    /// Loads a document for reading, or `None` when there is no such document.
+    pub fn read_doc(&mut self, doc_id: &str) -> Result<Option<&mut AutoCommit>> {
+        load_cached(&self.conn, &mut self.docs, doc_id)
+    }
+
+    /// A value from the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+}
+
+/// Applies pending migrations, refusing a database newer than this binary.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let known = MIGRATIONS.len();
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let found = usize::try_from(found).unwrap_or(usize::MAX);
+    if found > known {
+        return Err(Error::Migration(format!(
+            "{} has schema version {found}, but this Storehand knows versions up to {known}: \
+             it was written by a newer Storehand; update this device's app instead of opening \
+             the replica with an older one",
+            path.display()
+        )));
+    }
+    let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
+    migrations.to_latest(conn).map_err(|e| Error::Migration(e.to_string()))
+}
+
+/// The transaction a [`Replica::write`] closure works in.
+pub struct Writer<'a> {
+    tx: Transaction<'a>,
+    docs: &'a mut HashMap<String, CachedDoc>,
+    touched: HashSet<String>,
+}
+
+impl Writer<'_> {
+    pub fn tx(&self) -> &Transaction<'_> {
+        &self.tx
+    }
+
+    /// Loads a document for changing; `None` when there is no such document.
+    pub fn doc(&mut self, doc_id: &str) -> Result<Option<&mut AutoCommit>> {
+        self.touched.insert(doc_id.to_owned());
+        load_cached(&self.tx, self.docs, doc_id)
+    }
+
+    /// Stores a new document. Changing an existing one goes through [`Writer::doc`] and
+    /// [`Writer::save_doc`].
+    pub fn insert_doc(&mut self, doc_id: &str, kind: &str, mut doc: AutoCommit) -> Result<()> {
+        self.touched.insert(doc_id.to_owned());
+        let heads = heads_text(&mut doc);
+        self.tx.execute(
+            "INSERT INTO docs (doc_id, kind, heads, version) VALUES (?1, ?2, ?3, 1)",
+            params![doc_id, kind, heads],
+        )?;
+        let bytes = doc.save();
+        self.tx.execute(
+            "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, 0, ?2)",
+            params![doc_id, bytes],
+        )?;
+        self.docs.insert(doc_id.to_owned(), CachedDoc { version: 1, doc });
+        Ok(())
+    }
+
+    /// Appends the document's unsaved changes and returns its heads as stored.
+    ///
+    /// After [`COMPACT_AFTER_CHUNKS`] incremental chunks the document is rewritten as one
+    /// snapshot.
+    pub fn save_doc(&mut self, doc_id: &str) -> Result<String> {
+        self.touched.insert(doc_id.to_owned());
+        let cached = self
+            .docs
+            .get_mut(doc_id)
+            .ok_or_else(|| Error::document(doc_id, "saved before it was loaded"))?;
+        let heads = heads_text(&mut cached.doc);
+        let (last_seq, count): (i64, i64) = self.tx.query_row(
+            "SELECT MAX(seq), COUNT(*) FROM doc_chunks WHERE doc_id = ?1",
+            [doc_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if count >= COMPACT_AFTER_CHUNKS {
+            let bytes = cached.doc.save();
+            self.tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [doc_id])?;
+            self.tx.execute(
+                "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, ?2, ?3)",
+                params![doc_id, last_seq + 1, bytes],
+            )?;
+        } else {
+            let bytes = cached.doc.save_incremental();
+            if !bytes.is_empty() {
+                self.tx.execute(
+                    "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, ?2, ?3)",
+                    params![doc_id, last_seq + 1, bytes],
+                )?;
+            }
+        }
+        cached.version += 1;
+        self.tx.execute(
+            "UPDATE docs SET heads = ?2, version = ?3 WHERE doc_id = ?1",
+            params![doc_id, heads, cached.version],
+        )?;
+        Ok(heads)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+}
+
+fn load_cached<'c>(
+    conn: &Connection,
+    docs: &'c mut HashMap<String, CachedDoc>,
+    doc_id: &str,
+) -> Result<Option<&'c mut AutoCommit>> {
+    let version: Option<i64> = conn
+        .query_row("SELECT version FROM docs WHERE doc_id = ?1", [doc_id], |r| r.get(0))
+        .optional()?;
+    let Some(version) = version else {
+        docs.remove(doc_id);
+        return Ok(None);
+    };
+    let fresh = docs.get(doc_id).is_some_and(|c| c.version == version);
+    if !fresh {
+        let doc = load_chunks(conn, doc_id)?;
+        docs.insert(doc_id.to_owned(), CachedDoc { version, doc });
+    }
+    Ok(docs.get_mut(doc_id).map(|c| &mut c.doc))
+}
+
+/// Rebuilds a document from its stored chunks, in order.
+fn load_chunks(conn: &Connection, doc_id: &str) -> Result<AutoCommit> {
+    let mut stmt = conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let chunks = stmt.query_map([doc_id], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut doc = AutoCommit::new();
+    for chunk in chunks {
+        doc.load_incremental(&chunk?).map_err(|e| Error::document(doc_id, e))?;
+    }
+    // Loading counts as saved: the next incremental save holds only new changes.
+    let _ = doc.save_incremental();
+    Ok(doc)
+}
+
+/// Heads as sorted hex, comma separated: what the query tables record they reflect.
+pub fn heads_text(doc: &mut AutoCommit) -> String {
+    let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    heads.sort();
+    heads.join(",")
+}
