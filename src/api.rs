@@ -225,7 +225,9 @@ pub struct ApiError {
 /// # Failure
 /// Returns the error of the first file that could not be written.
 pub fn export_typescript(dir: &Path) -> Result<(), ts_rs::ExportError> {
-    let cfg = ts_rs::Config::new().with_out_dir(dir).with_large_int("number");
+    let cfg = ts_rs::Config::new()
+        .with_out_dir(dir)
+        .with_large_int("number");
     SessionInfo::export_all(&cfg)?;
     Status::export_all(&cfg)?;
     OrderSummary::export_all(&cfg)?;

@@ -302,17 +302,41 @@ pub struct ErrorBody {
 /// Every message type with its schema file name, for generating `contracts/`.
 pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
     vec![
-        ("device-registration.v1.json", schemars::schema_for!(DeviceRegistration)),
-        ("device-credentials.v1.json", schemars::schema_for!(DeviceCredentials)),
-        ("catalogue-page.v1.json", schemars::schema_for!(CataloguePage)),
-        ("associate-list.v1.json", schemars::schema_for!(AssociateList)),
-        ("stock-snapshot.v1.json", schemars::schema_for!(StockSnapshot)),
+        (
+            "device-registration.v1.json",
+            schemars::schema_for!(DeviceRegistration),
+        ),
+        (
+            "device-credentials.v1.json",
+            schemars::schema_for!(DeviceCredentials),
+        ),
+        (
+            "catalogue-page.v1.json",
+            schemars::schema_for!(CataloguePage),
+        ),
+        (
+            "associate-list.v1.json",
+            schemars::schema_for!(AssociateList),
+        ),
+        (
+            "stock-snapshot.v1.json",
+            schemars::schema_for!(StockSnapshot),
+        ),
         ("order-spec.v1.json", schemars::schema_for!(OrderSpec)),
-        ("cancel-request.v1.json", schemars::schema_for!(CancelRequest)),
+        (
+            "cancel-request.v1.json",
+            schemars::schema_for!(CancelRequest),
+        ),
         ("feed-item.v1.json", schemars::schema_for!(FeedItem)),
-        ("order-feed-page.v1.json", schemars::schema_for!(OrderFeedPage)),
+        (
+            "order-feed-page.v1.json",
+            schemars::schema_for!(OrderFeedPage),
+        ),
         ("event-batch.v1.json", schemars::schema_for!(EventBatch)),
-        ("event-batch-response.v1.json", schemars::schema_for!(EventBatchResponse)),
+        (
+            "event-batch-response.v1.json",
+            schemars::schema_for!(EventBatchResponse),
+        ),
         ("health.v1.json", schemars::schema_for!(Health)),
         ("error-body.v1.json", schemars::schema_for!(ErrorBody)),
     ]

@@ -28,13 +28,19 @@ pub enum Error {
     Central(String),
     /// A file or directory of the device's data could not be used.
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 impl Error {
     /// A refusal with `code` and a message for a person.
     pub fn refused(code: ErrorCode, message: impl Into<String>) -> Error {
-        Error::Refused { code, message: message.into() }
+        Error::Refused {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -53,16 +59,25 @@ impl Error {
     }
 
     pub fn to_api(&self) -> ApiError {
-        ApiError { code: self.code(), message: self.to_string() }
+        ApiError {
+            code: self.code(),
+            message: self.to_string(),
+        }
     }
 
     pub(crate) fn document(doc: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
-        Error::Document { doc: doc.to_string(), message: err.to_string() }
+        Error::Document {
+            doc: doc.to_string(),
+            message: err.to_string(),
+        }
     }
 }
 
 impl From<automerge::AutomergeError> for Error {
     fn from(err: automerge::AutomergeError) -> Error {
-        Error::Document { doc: "?".into(), message: err.to_string() }
+        Error::Document {
+            doc: "?".into(),
+            message: err.to_string(),
+        }
     }
 }

@@ -27,7 +27,11 @@ pub enum GtinError {
     /// Raised when the last digit disagrees with the GS1 check digit of the others; usually a
     /// misread or mistyped digit.
     #[error("check digit of {digits} should be {expected}, not {found}: the code was misread")]
-    BadCheckDigit { digits: String, expected: u8, found: u8 },
+    BadCheckDigit {
+        digits: String,
+        expected: u8,
+        found: u8,
+    },
     /// Raised for the all-zero code, which GS1 never allocates.
     #[error("{0} is all zeros, which is never a real GTIN")]
     AllZeros(String),
@@ -44,7 +48,10 @@ impl Gtin {
             return Err(GtinError::NotDigits(text.to_owned()));
         }
         if !matches!(text.len(), 8 | 12 | 13 | 14) {
-            return Err(GtinError::BadLength { digits: text.to_owned(), len: text.len() });
+            return Err(GtinError::BadLength {
+                digits: text.to_owned(),
+                len: text.len(),
+            });
         }
         if text.bytes().all(|b| b == b'0') {
             return Err(GtinError::AllZeros(text.to_owned()));
@@ -53,9 +60,16 @@ impl Gtin {
         let expected = check_digit(body);
         let found = last.as_bytes()[0] - b'0';
         if expected != found {
-            return Err(GtinError::BadCheckDigit { digits: text.to_owned(), expected, found });
+            return Err(GtinError::BadCheckDigit {
+                digits: text.to_owned(),
+                expected,
+                found,
+            });
         }
-        Ok(Gtin { gtin14: format!("{text:0>14}"), printed: text.to_owned() })
+        Ok(Gtin {
+            gtin14: format!("{text:0>14}"),
+            printed: text.to_owned(),
+        })
     }
 
     /// Builds a GTIN from 14 digits already known to be valid (as stored in the replica).
@@ -64,7 +78,10 @@ impl Gtin {
     /// The same as [`Gtin::parse`], and [`GtinError::BadLength`] unless 14 digits long.
     pub fn from_gtin14(gtin14: &str, printed: &str) -> Result<Gtin, GtinError> {
         if gtin14.len() != 14 {
-            return Err(GtinError::BadLength { digits: gtin14.to_owned(), len: gtin14.len() });
+            return Err(GtinError::BadLength {
+                digits: gtin14.to_owned(),
+                len: gtin14.len(),
+            });
         }
         let mut gtin = Gtin::parse(gtin14)?;
         gtin.printed = printed.to_owned();
@@ -118,7 +135,10 @@ mod tests {
     #[test]
     fn gtin8_and_ean13_validate() {
         assert_eq!(Gtin::parse("96385074").unwrap().gtin14(), "00000096385074");
-        assert_eq!(Gtin::parse("4006381333931").unwrap().gtin14(), "04006381333931");
+        assert_eq!(
+            Gtin::parse("4006381333931").unwrap().gtin14(),
+            "04006381333931"
+        );
     }
 
     #[test]
@@ -135,9 +155,18 @@ mod tests {
 
     #[test]
     fn short_codes_letters_and_zeros_are_refused() {
-        assert!(matches!(Gtin::parse("10"), Err(GtinError::BadLength { len: 2, .. })));
-        assert!(matches!(Gtin::parse("40063813339X1"), Err(GtinError::NotDigits(_))));
+        assert!(matches!(
+            Gtin::parse("10"),
+            Err(GtinError::BadLength { len: 2, .. })
+        ));
+        assert!(matches!(
+            Gtin::parse("40063813339X1"),
+            Err(GtinError::NotDigits(_))
+        ));
         assert!(matches!(Gtin::parse(""), Err(GtinError::NotDigits(_))));
-        assert!(matches!(Gtin::parse("00000000"), Err(GtinError::AllZeros(_))));
+        assert!(matches!(
+            Gtin::parse("00000000"),
+            Err(GtinError::AllZeros(_))
+        ));
     }
 }

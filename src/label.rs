@@ -30,7 +30,10 @@ pub fn pickup_label(code: &str, caption: &str) -> Result<Label> {
     let bars = Code128::new(format!("\u{0181}{code}"))
         .map_err(|e| Error::refused(ErrorCode::Invalid, format!("Code 128 of {code:?}: {e}")))?
         .encode();
-    Ok(Label { code: code.to_owned(), svg: svg(&bars, code, caption) })
+    Ok(Label {
+        code: code.to_owned(),
+        svg: svg(&bars, code, caption),
+    })
 }
 
 fn svg(bars: &[u8], code: &str, caption: &str) -> String {
@@ -75,7 +78,10 @@ fn svg(bars: &[u8], code: &str, caption: &str) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -93,7 +99,10 @@ mod tests {
 
     #[test]
     fn text_outside_code128_set_b_is_refused() {
-        assert_eq!(pickup_label("K7QM-4RTÉ", "").unwrap_err().code(), ErrorCode::Invalid);
+        assert_eq!(
+            pickup_label("K7QM-4RTÉ", "").unwrap_err().code(),
+            ErrorCode::Invalid
+        );
         assert_eq!(pickup_label("", "").unwrap_err().code(), ErrorCode::Invalid);
     }
 }

@@ -21,7 +21,7 @@
 //! fold, not the merge, decides what two devices doing the same step at once means.
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{AutoCommit, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use uuid::Uuid;
 
 use crate::api::{HistoryEntry, OrderStatus};
@@ -74,14 +74,24 @@ pub fn create(spec: &OrderSpec) -> Result<AutoCommit> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// One unit of a line was scanned and confirmed.
-    ItemPicked { line_id: String, gtin14: String },
+    ItemPicked {
+        line_id: String,
+        gtin14: String,
+    },
     /// Every unit was picked; written back as `order_picked`.
     OrderPicked,
-    OrderStaged { bin: String },
+    OrderStaged {
+        bin: String,
+    },
     OrderReady,
-    OrderHandedOver { verification: Verification, collected_by: Option<String> },
+    OrderHandedOver {
+        verification: Verification,
+        collected_by: Option<String>,
+    },
     /// Central withdrew the order.
-    OrderCancelled { reason: String },
+    OrderCancelled {
+        reason: String,
+    },
 }
 
 impl Step {
@@ -142,7 +152,10 @@ pub fn append(doc: &mut AutoCommit, event: &Event) -> Result<()> {
             doc.put(&obj, "gtin14", gtin14.as_str())?;
         }
         Step::OrderStaged { bin } => doc.put(&obj, "bin", bin.as_str())?,
-        Step::OrderHandedOver { verification, collected_by } => {
+        Step::OrderHandedOver {
+            verification,
+            collected_by,
+        } => {
             let verification = match verification {
                 Verification::PickupCode => "pickup_code",
                 Verification::PhotoId => "photo_id",
@@ -186,8 +199,12 @@ pub fn acked_events(doc: &AutoCommit) -> Result<Vec<(Uuid, String)>> {
     let acks = map_id(doc, "acks")?;
     let mut out = Vec::new();
     for key in doc.keys(&acks) {
-        let Ok(id) = Uuid::parse_str(&key) else { continue };
-        let Some((_, obj)) = doc.get(&acks, &key)? else { continue };
+        let Ok(id) = Uuid::parse_str(&key) else {
+            continue;
+        };
+        let Some((_, obj)) = doc.get(&acks, &key)? else {
+            continue;
+        };
         out.push((id, get_str(doc, &obj, "status")?.unwrap_or_default()));
     }
     Ok(out)
@@ -255,13 +272,19 @@ impl OrderState {
 fn describe(step: &Step, lines: &[LineState]) -> String {
     match step {
         Step::ItemPicked { line_id, .. } => {
-            let name = lines.iter().find(|l| &l.line_id == line_id).map(|l| l.name.as_str());
+            let name = lines
+                .iter()
+                .find(|l| &l.line_id == line_id)
+                .map(|l| l.name.as_str());
             format!("picked 1 × {}", name.unwrap_or(line_id))
         }
         Step::OrderPicked => "all lines picked".into(),
         Step::OrderStaged { bin } => format!("staged in {bin}"),
         Step::OrderReady => "ready for pickup; customer notified by central".into(),
-        Step::OrderHandedOver { verification, collected_by } => {
+        Step::OrderHandedOver {
+            verification,
+            collected_by,
+        } => {
             let how = match verification {
                 Verification::PickupCode => "pickup code checked",
                 Verification::PhotoId => "photo id checked",
@@ -313,12 +336,16 @@ pub fn fold(doc: &AutoCommit) -> Result<OrderState> {
         let applied = match &event.step {
             Step::ItemPicked { line_id, .. } => {
                 if state.cancel_reason.is_some() || handed_over {
-                    state.conflicts.push(format!("a unit was picked after the order closed"));
+                    state
+                        .conflicts
+                        .push("a unit was picked after the order closed".to_owned());
                 }
                 match lines.iter_mut().find(|l| &l.line_id == line_id) {
                     Some(line) if line.picked < line.ordered => line.picked += 1,
                     Some(line) => line.over_picked += 1,
-                    None => state.conflicts.push(format!("a pick names unknown line {line_id}")),
+                    None => state
+                        .conflicts
+                        .push(format!("a pick names unknown line {line_id}")),
                 }
                 true
             }
@@ -371,7 +398,9 @@ fn read_lines(doc: &AutoCommit) -> Result<Vec<LineState>> {
     let lines = map_id(doc, "lines")?;
     let mut out = Vec::new();
     for line_id in doc.keys(&lines) {
-        let Some((_, obj)) = doc.get(&lines, &line_id)? else { continue };
+        let Some((_, obj)) = doc.get(&lines, &line_id)? else {
+            continue;
+        };
         let quantity = get_i64(doc, &obj, "quantity")?.unwrap_or(0);
         out.push(LineState {
             gtin14: get_str(doc, &obj, "gtin14")?.unwrap_or_default(),
@@ -391,8 +420,12 @@ pub fn read_events(doc: &AutoCommit) -> Result<Vec<Event>> {
     let events = map_id(doc, "events")?;
     let mut out = Vec::new();
     for key in doc.keys(&events) {
-        let Ok(id) = Uuid::parse_str(&key) else { continue };
-        let Some((_, obj)) = doc.get(&events, &key)? else { continue };
+        let Ok(id) = Uuid::parse_str(&key) else {
+            continue;
+        };
+        let Some((_, obj)) = doc.get(&events, &key)? else {
+            continue;
+        };
         let field = |name: &str| get_str(doc, &obj, name);
         let step = match field("kind")?.as_deref() {
             Some("item_picked") => Step::ItemPicked {
@@ -400,7 +433,9 @@ pub fn read_events(doc: &AutoCommit) -> Result<Vec<Event>> {
                 gtin14: field("gtin14")?.unwrap_or_default(),
             },
             Some("order_picked") => Step::OrderPicked,
-            Some("order_staged") => Step::OrderStaged { bin: field("bin")?.unwrap_or_default() },
+            Some("order_staged") => Step::OrderStaged {
+                bin: field("bin")?.unwrap_or_default(),
+            },
             Some("order_ready") => Step::OrderReady,
             Some("order_handed_over") => Step::OrderHandedOver {
                 verification: match field("verification")?.as_deref() {
@@ -409,12 +444,14 @@ pub fn read_events(doc: &AutoCommit) -> Result<Vec<Event>> {
                 },
                 collected_by: field("collected_by")?,
             },
-            Some("order_cancelled") => {
-                Step::OrderCancelled { reason: field("reason")?.unwrap_or_default() }
-            }
+            Some("order_cancelled") => Step::OrderCancelled {
+                reason: field("reason")?.unwrap_or_default(),
+            },
             _ => continue,
         };
-        let Some(hlc) = field("hlc")?.filter(|h| h.len() == 24) else { continue };
+        let Some(hlc) = field("hlc")?.filter(|h| h.len() == 24) else {
+            continue;
+        };
         out.push(Event {
             id,
             step,
@@ -491,14 +528,21 @@ mod tests {
         let mut b = create(&spec()).unwrap();
         assert_eq!(a.save(), b.save());
         a.merge(&mut b).unwrap();
-        assert_eq!(a.get_changes(&[]).len(), 1, "the two creations merge into one change");
+        assert_eq!(
+            a.get_changes(&[]).len(),
+            1,
+            "the two creations merge into one change"
+        );
     }
 
     #[test]
     fn picks_beyond_the_ordered_quantity_show_as_over_picked() {
         let mut doc = create(&spec()).unwrap();
         for ms in 1..=3 {
-            let step = Step::ItemPicked { line_id: "1".into(), gtin14: "04006381333931".into() };
+            let step = Step::ItemPicked {
+                line_id: "1".into(),
+                gtin14: "04006381333931".into(),
+            };
             append(&mut doc, &event(ms, "d1", step)).unwrap();
         }
         let state = fold(&doc).unwrap();
@@ -514,8 +558,17 @@ mod tests {
         let state = fold(&doc).unwrap();
         assert_eq!(state.history.len(), 1);
         assert_eq!(state.history[0].device, "d1");
-        append(&mut doc, &event(6, "c", Step::OrderCancelled { reason: "fraud".into() }))
-            .unwrap();
+        append(
+            &mut doc,
+            &event(
+                6,
+                "c",
+                Step::OrderCancelled {
+                    reason: "fraud".into(),
+                },
+            ),
+        )
+        .unwrap();
         assert_eq!(fold(&doc).unwrap().status, OrderStatus::Cancelled);
     }
 

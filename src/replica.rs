@@ -54,7 +54,11 @@ impl Replica {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn, path)?;
-        Ok(Replica { conn, path: path.to_owned(), docs: HashMap::new() })
+        Ok(Replica {
+            conn,
+            path: path.to_owned(),
+            docs: HashMap::new(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -72,8 +76,14 @@ impl Replica {
     /// When `f` or the commit fails, the transaction rolls back, every document `f` touched is
     /// dropped from the cache, and the error is returned: nothing changed.
     pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut writer = Writer { tx, docs: &mut self.docs, touched: HashSet::new() };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut writer = Writer {
+            tx,
+            docs: &mut self.docs,
+            touched: HashSet::new(),
+        };
         let outcome = f(&mut writer);
         let Writer { tx, docs, touched } = writer;
         let outcome = outcome.and_then(|value| tx.commit().map(|()| value).map_err(Error::from));
@@ -83,6 +93,11 @@ impl Replica {
             }
         }
         outcome
+    }
+
+    /// Write access to tables that hold no documents (sign-in failures).
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// Loads a document for reading, or `None` when there is no such document.
@@ -113,7 +128,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         )));
     }
     let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
-    migrations.to_latest(conn).map_err(|e| Error::Migration(e.to_string()))
+    migrations
+        .to_latest(conn)
+        .map_err(|e| Error::Migration(e.to_string()))
 }
 
 /// The transaction a [`Replica::write`] closure works in.
@@ -148,7 +165,8 @@ impl Writer<'_> {
             "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, 0, ?2)",
             params![doc_id, bytes],
         )?;
-        self.docs.insert(doc_id.to_owned(), CachedDoc { version: 1, doc });
+        self.docs
+            .insert(doc_id.to_owned(), CachedDoc { version: 1, doc });
         Ok(())
     }
 
@@ -170,7 +188,8 @@ impl Writer<'_> {
         )?;
         if count >= COMPACT_AFTER_CHUNKS {
             let bytes = cached.doc.save();
-            self.tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [doc_id])?;
+            self.tx
+                .execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [doc_id])?;
             self.tx.execute(
                 "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, ?2, ?3)",
                 params![doc_id, last_seq + 1, bytes],
@@ -208,7 +227,11 @@ fn load_cached<'c>(
     doc_id: &str,
 ) -> Result<Option<&'c mut AutoCommit>> {
     let version: Option<i64> = conn
-        .query_row("SELECT version FROM docs WHERE doc_id = ?1", [doc_id], |r| r.get(0))
+        .query_row(
+            "SELECT version FROM docs WHERE doc_id = ?1",
+            [doc_id],
+            |r| r.get(0),
+        )
         .optional()?;
     let Some(version) = version else {
         docs.remove(doc_id);
@@ -224,11 +247,13 @@ fn load_cached<'c>(
 
 /// Rebuilds a document from its stored chunks, in order.
 fn load_chunks(conn: &Connection, doc_id: &str) -> Result<AutoCommit> {
-    let mut stmt = conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
     let chunks = stmt.query_map([doc_id], |r| r.get::<_, Vec<u8>>(0))?;
     let mut doc = AutoCommit::new();
     for chunk in chunks {
-        doc.load_incremental(&chunk?).map_err(|e| Error::document(doc_id, e))?;
+        doc.load_incremental(&chunk?)
+            .map_err(|e| Error::document(doc_id, e))?;
     }
     // Loading counts as saved: the next incremental save holds only new changes.
     let _ = doc.save_incremental();

@@ -61,10 +61,11 @@ pub fn parse(raw: &str) -> Result<Scan, Error> {
             ))
         };
     }
-    if let Some(staff) = upper.strip_prefix("BADGE-") {
-        if !staff.is_empty() && staff.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Ok(Scan::Badge(staff.to_owned()));
-        }
+    if let Some(staff) = upper.strip_prefix("BADGE-")
+        && !staff.is_empty()
+        && staff.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Ok(Scan::Badge(staff.to_owned()));
     }
     if let Some(code) = pickup_code(&upper) {
         return Ok(Scan::PickupCode(code));
@@ -115,7 +116,9 @@ mod tests {
 
     #[test]
     fn a_wedge_scan_with_its_enter_is_a_product() {
-        let Scan::Product(gtin) = parse("4006381333931\r\n").unwrap() else { panic!() };
+        let Scan::Product(gtin) = parse("4006381333931\r\n").unwrap() else {
+            panic!()
+        };
         assert_eq!(gtin.gtin14(), "04006381333931");
     }
 
@@ -123,8 +126,14 @@ mod tests {
     fn store_codes_are_recognised() {
         assert_eq!(parse("BIN-A07").unwrap(), Scan::Bin("BIN-A07".into()));
         assert_eq!(parse("bin-a07").unwrap(), Scan::Bin("BIN-A07".into()));
-        assert_eq!(parse("K7QM-4RTX").unwrap(), Scan::PickupCode("K7QM-4RTX".into()));
-        assert_eq!(parse("k7qm4rtx").unwrap(), Scan::PickupCode("K7QM-4RTX".into()));
+        assert_eq!(
+            parse("K7QM-4RTX").unwrap(),
+            Scan::PickupCode("K7QM-4RTX".into())
+        );
+        assert_eq!(
+            parse("k7qm4rtx").unwrap(),
+            Scan::PickupCode("K7QM-4RTX".into())
+        );
         assert_eq!(parse("BADGE-1001").unwrap(), Scan::Badge("1001".into()));
     }
 

@@ -46,7 +46,11 @@ fn check_or_bless(generated: &Path, checked_in: &Path, what: &str) {
 fn typescript_bindings_match_the_rust_types() {
     let tmp = tempfile::tempdir().unwrap();
     storehand::api::export_typescript(tmp.path()).unwrap();
-    check_or_bless(tmp.path(), &root().join("ui/src/lib/bindings"), "TypeScript bindings");
+    check_or_bless(
+        tmp.path(),
+        &root().join("ui/src/lib/bindings"),
+        "TypeScript bindings",
+    );
 }
 
 #[test]

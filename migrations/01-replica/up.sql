@@ -123,3 +123,13 @@ CREATE TABLE outbox (
 ) WITHOUT ROWID;
 
 CREATE INDEX outbox_pending ON outbox (state, event_id);
+
+-- Feed items and messages that could not be applied, kept for support instead of stopping the
+-- rest.
+CREATE TABLE quarantine (
+    id       INTEGER PRIMARY KEY,
+    source   TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    payload  TEXT NOT NULL,
+    at       TEXT NOT NULL
+);
