@@ -12,6 +12,7 @@ pub mod device;
 pub mod error;
 pub mod gtin;
 pub mod label;
+pub mod node;
 pub mod order;
 pub mod replica;
 pub mod scan;
