@@ -56,7 +56,9 @@ pub async fn run_sync_loop(device: Arc<Device>, mut shutdown: watch::Receiver<bo
 /// The wait after `failures` failures in a row: doubling from the interval, capped, with up
 /// to a quarter added at random.
 pub fn backoff(failures: u32) -> Duration {
-    let base = INTERVAL.saturating_mul(1 << failures.min(8).saturating_sub(1)).min(MAX_BACKOFF);
+    let base = INTERVAL
+        .saturating_mul(1 << failures.min(8).saturating_sub(1))
+        .min(MAX_BACKOFF);
     let jitter = uuid::Uuid::new_v4().as_u128() as u64 % (base.as_millis() as u64 / 4 + 1);
     base + Duration::from_millis(jitter)
 }
@@ -69,8 +71,13 @@ mod tests {
     fn backoff_doubles_to_its_cap_and_adds_at_most_a_quarter() {
         for failures in 1..20 {
             let wait = backoff(failures);
-            let base = INTERVAL.saturating_mul(1 << (failures.min(8) - 1)).min(MAX_BACKOFF);
-            assert!(wait >= base && wait <= base + base / 4, "{failures}: {wait:?}");
+            let base = INTERVAL
+                .saturating_mul(1 << (failures.min(8) - 1))
+                .min(MAX_BACKOFF);
+            assert!(
+                wait >= base && wait <= base + base / 4,
+                "{failures}: {wait:?}"
+            );
         }
         assert!(backoff(1) < Duration::from_secs(4));
         assert!(backoff(30) >= MAX_BACKOFF);
