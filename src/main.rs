@@ -63,8 +63,15 @@ enum Command {
     },
     /// One order with its lines and history (by order number, platform id or document id).
     Order { order: String },
-    /// Pick one unit of ORDER by its scanned or typed barcode.
-    Scan { order: String, text: String },
+    /// Pick one unit of ORDER by its scanned or typed barcode; with --stdin, one scan a line
+    /// of standard input (a scanner on a serial line), each answered on its own line.
+    Scan {
+        order: String,
+        #[arg(required_unless_present = "stdin")]
+        text: Option<String>,
+        #[arg(long, conflicts_with = "text")]
+        stdin: bool,
+    },
     /// Put a fully picked ORDER in the bin whose label is BIN.
     Stage { order: String, bin: String },
     /// Mark a staged ORDER ready; central notifies the customer.
@@ -217,23 +224,27 @@ fn run(cli: Cli) -> Result<()> {
             let detail = device.order(order)?;
             out.show(&detail, || detail_text(&detail))
         }
-        Command::Scan { order, text } => {
+        Command::Scan {
+            order,
+            text: Some(text),
+            ..
+        } => {
             sign_in(&device, &cli)?;
             let result = device.scan_item(order, text)?;
-            out.show(&result, || {
-                format!(
-                    "picked {} ({}): {}/{}{}",
-                    result.name,
-                    result.printed_code,
-                    result.picked,
-                    result.ordered,
-                    if result.order_complete {
-                        " · order fully picked, stage it"
-                    } else {
-                        ""
-                    }
-                )
-            })
+            out.show(&result, || scan_text(&result))
+        }
+        Command::Scan {
+            order, text: None, ..
+        } => {
+            // The PIN cannot come from stdin here: stdin carries the scans.
+            if cli.pin_stdin {
+                return Err(Error::refused(
+                    ErrorCode::Invalid,
+                    "--stdin carries the scans: give the PIN in STOREHAND_PIN",
+                ));
+            }
+            sign_in(&device, &cli)?;
+            scan_lines(&device, order, &out)
         }
         Command::Stage { order, bin } => {
             sign_in(&device, &cli)?;
@@ -336,6 +347,52 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Answers each line of standard input as one scan: a confirmation on stdout, flushed once the
+/// pick is durable, or the refusal on stderr. Refusals do not stop the stream.
+fn scan_lines(device: &Device, order: &str, out: &Output) -> Result<()> {
+    let mut refused = 0;
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|e| Error::Io {
+            context: "cannot read scans".into(),
+            source: e,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match device.scan_item(order, &line) {
+            Ok(result) => out.show(&result, || scan_text(&result))?,
+            Err(err) if err.is_refusal() => {
+                refused += 1;
+                eprintln!("refused {:?}: {err}", line.trim());
+            }
+            Err(err) => return Err(err),
+        }
+        let _ = std::io::stdout().flush();
+    }
+    if refused > 0 {
+        return Err(Error::refused(
+            ErrorCode::Invalid,
+            format!("{refused} scans were refused"),
+        ));
+    }
+    Ok(())
+}
+
+fn scan_text(result: &storehand::api::ScanResult) -> String {
+    format!(
+        "picked {} ({}): {}/{}{}",
+        result.name,
+        result.printed_code,
+        result.picked,
+        result.ordered,
+        if result.order_complete {
+            " · order fully picked, stage it"
+        } else {
+            ""
+        }
+    )
 }
 
 async fn serve(device: Arc<Device>) {

@@ -1,0 +1,13 @@
+//! Integration tests of the Storehand core: devices with real SQLite replicas against a real
+//! `storehand-central` process on loopback. Build the central first:
+//! `cargo build -p storehand-central` (the test scripts do).
+
+mod bopis;
+mod catalogue;
+mod crash;
+mod generated;
+mod labels;
+mod offline;
+mod refusals;
+mod replica;
+mod support;
