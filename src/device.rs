@@ -639,6 +639,10 @@ impl Device {
         })
     }
 
+    /// Pulls catalogue pages until central has no more. A bulk load (an empty catalogue, or
+    /// one whose index is already marked stale) skips index maintenance and rebuilds the
+    /// index once at the end; the mark survives a crash, so an interrupted load still ends
+    /// with a whole index.
     async fn pull_catalogue(&self, central: &Central) -> Result<usize> {
         let mut received = 0;
         loop {
@@ -648,33 +652,30 @@ impl Device {
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(0);
             let page = central.catalogue_page(after, CATALOGUE_PAGE).await?;
-            if page.items.is_empty() {
-                return Ok(received);
+            if !page.items.is_empty() {
+                received += page.items.len();
+                self.replica().write(|w| {
+                    let stale = index_stale(w)?;
+                    let bulk = stale || catalogue::product_count(w.tx())? == 0;
+                    if bulk && !stale {
+                        w.set_meta(INDEX_STALE, "1")?;
+                    }
+                    catalogue::apply_page(w.tx(), &page.items, bulk)?;
+                    w.set_meta("catalogue_cursor", &page.next_cursor.to_string())
+                })?;
             }
-            received += page.items.len();
-            self.replica().write(|w| {
-                let bulk = after == 0 || catalogue::product_count(w.tx())? == 0;
-                catalogue::apply_page(w.tx(), &page.items, bulk)?;
-                if bulk {
-                    w.set_meta("catalogue_index_stale", "1")?;
-                }
-                if page.done
-                    && w.tx().query_row(
-                        "SELECT COUNT(*) FROM meta WHERE key = 'catalogue_index_stale'",
-                        [],
-                        |r| r.get::<_, i64>(0),
-                    )? > 0
-                {
-                    catalogue::rebuild_index(w.tx())?;
-                    w.tx()
-                        .execute("DELETE FROM meta WHERE key = 'catalogue_index_stale'", [])?;
-                }
-                w.set_meta("catalogue_cursor", &page.next_cursor.to_string())
-            })?;
-            if page.done {
-                return Ok(received);
+            if page.done || page.items.is_empty() || page.next_cursor <= after {
+                break;
             }
         }
+        self.replica().write(|w| {
+            if index_stale(w)? {
+                catalogue::rebuild_index(w.tx())?;
+                w.tx().execute("DELETE FROM meta WHERE key = ?1", [INDEX_STALE])?;
+            }
+            Ok(())
+        })?;
+        Ok(received)
     }
 
     /// Starts a new stock document when central's snapshot has a new epoch.
@@ -789,7 +790,8 @@ impl Device {
                     let doc = w.doc(doc_id)?.ok_or_else(|| not_found(doc_id))?;
                     order::record_ack(doc, ack.event_id, ack.status, &now, ack.reason.as_deref())?;
                     if ack.status == AckStatus::Rejected {
-                        tracing::warn!(event = %ack.event_id, reason = ?ack.reason, "central rejected an event");
+                        let reason = ack.reason.as_deref().unwrap_or("none given");
+                        tracing::warn!(event = %ack.event_id, reason, "central rejected an event");
                     }
                     touched.push(doc_id.clone());
                 }
@@ -811,6 +813,15 @@ impl Device {
 }
 
 // ----- helpers shared by the steps ---------------------------------------------------------
+
+/// Meta key present while the catalogue's full-text index lags its table.
+const INDEX_STALE: &str = "catalogue_index_stale";
+
+fn index_stale(w: &Writer<'_>) -> Result<bool> {
+    let found: i64 =
+        w.tx().query_row("SELECT COUNT(*) FROM meta WHERE key = ?1", [INDEX_STALE], |r| r.get(0))?;
+    Ok(found > 0)
+}
 
 const SUMMARY_SELECT: &str = "
     SELECT doc_id, platform_order_id, order_number, customer_name, fulfilment, status,
@@ -1099,7 +1110,10 @@ fn validate_spec(spec: &crate::contract::OrderSpec) -> Result<()> {
 fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderState> {
     let doc = w.doc(doc_id)?.ok_or_else(|| not_found(doc_id))?;
     let state = order::fold(doc)?;
-    let acks: HashMap<Uuid, String> = order::acked_events(doc)?.into_iter().collect();
+    let acks: HashMap<Uuid, (String, String)> = order::acked_events(doc)?
+        .into_iter()
+        .map(|(id, status, at)| (id, (status, at)))
+        .collect();
     let heads = crate::replica::heads_text(doc);
     let tx = w.tx();
     tx.execute(
@@ -1154,10 +1168,11 @@ fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderState> {
     // another device's in fold order is not sent.
     let mut keep = Vec::new();
     let mut upsert = tx.prepare_cached(
-        "INSERT INTO outbox (event_id, doc_id, platform_order_id, kind, body, created_at, state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO outbox (event_id, doc_id, platform_order_id, kind, body, created_at, state,
+                             acked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (event_id) DO UPDATE SET state = excluded.state,
-             acked_at = CASE WHEN excluded.state = 'pending' THEN NULL ELSE ?6 END",
+             acked_at = excluded.acked_at",
     )?;
     for event in &state.history {
         let Some(body) = write_back_body(&event.step, &state) else {
@@ -1177,7 +1192,10 @@ fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderState> {
         };
         let json = serde_json::to_string(&store_event)
             .map_err(|e| Error::document(doc_id, format!("event body: {e}")))?;
-        let ack_state = acks.get(&event.id).map_or("pending", String::as_str);
+        let (ack_state, acked_at) = match acks.get(&event.id) {
+            Some((status, at)) => (status.as_str(), Some(at.as_str())),
+            None => ("pending", None),
+        };
         upsert.execute(params![
             event.id.to_string(),
             doc_id,
@@ -1185,7 +1203,8 @@ fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderState> {
             store_event.body.kind(),
             json,
             event.at,
-            ack_state
+            ack_state,
+            acked_at
         ])?;
         keep.push(event.id.to_string());
     }

@@ -194,8 +194,8 @@ pub fn record_ack(
     Ok(())
 }
 
-/// Event ids central has answered.
-pub fn acked_events(doc: &AutoCommit) -> Result<Vec<(Uuid, String)>> {
+/// Event ids central has answered, with the answer and when it arrived.
+pub fn acked_events(doc: &AutoCommit) -> Result<Vec<(Uuid, String, String)>> {
     let acks = map_id(doc, "acks")?;
     let mut out = Vec::new();
     for key in doc.keys(&acks) {
@@ -205,7 +205,8 @@ pub fn acked_events(doc: &AutoCommit) -> Result<Vec<(Uuid, String)>> {
         let Some((_, obj)) = doc.get(&acks, &key)? else {
             continue;
         };
-        out.push((id, get_str(doc, &obj, "status")?.unwrap_or_default()));
+        let status = get_str(doc, &obj, "status")?.unwrap_or_default();
+        out.push((id, status, get_str(doc, &obj, "at")?.unwrap_or_default()));
     }
     Ok(out)
 }
