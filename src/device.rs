@@ -36,7 +36,7 @@ use crate::{auth, catalogue, label, stock, time};
 
 /// A session ends after this long without a command.
 pub const IDLE_LOCK: Duration = Duration::from_secs(15 * 60);
-const CATALOGUE_PAGE: u32 = 5_000;
+const CATALOGUE_PAGE: u32 = 1_000;
 const FEED_PAGE: u32 = 500;
 const PUSH_BATCH: usize = 500;
 
