@@ -77,17 +77,9 @@ struct Session {
     last_active: Instant,
 }
 
-#[derive(Default)]
-struct Link {
-    online: bool,
-    last_sync_at: Option<String>,
-    last_error: Option<String>,
-}
-
 pub struct Device {
     replica: Mutex<Replica>,
     session: Mutex<Option<Session>>,
-    link: Mutex<Link>,
     data_dir: PathBuf,
 }
 
@@ -106,7 +98,6 @@ impl Device {
         Ok(Device {
             replica: Mutex::new(replica),
             session: Mutex::new(None),
-            link: Mutex::new(Link::default()),
             data_dir: data_dir.to_owned(),
         })
     }
@@ -231,17 +222,24 @@ impl Device {
     pub fn status(&self) -> Result<Status> {
         let identity = self.identity()?;
         let waiting = outbox_waiting(&self.replica())?;
-        let link = self.link.lock().unwrap_or_else(|p| p.into_inner());
+        let (online, last_sync_at, last_error) = {
+            let replica = self.replica();
+            (
+                replica.meta(LINK_ONLINE)?.as_deref() == Some("1"),
+                replica.meta(LINK_LAST_SYNC)?,
+                replica.meta(LINK_LAST_ERROR)?.filter(|e| !e.is_empty()),
+            )
+        };
         let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         Ok(Status {
             store_id: identity.store_id,
             device_id: identity.device_id.to_string(),
             device_name: identity.device_name,
             central_url: identity.central_url,
-            online: link.online,
+            online,
             outbox_waiting: waiting,
-            last_sync_at: link.last_sync_at.clone(),
-            last_error: link.last_error.clone(),
+            last_sync_at,
+            last_error,
             session: session.as_ref().map(|s| s.info.clone()),
         })
     }
@@ -606,18 +604,19 @@ impl Device {
             Some(identity.token),
         )?;
         let outcome = self.sync_with(&central).await;
-        let mut link = self.link.lock().unwrap_or_else(|p| p.into_inner());
-        match &outcome {
+        // The link state lives in the replica, so a restarted app or another CLI process
+        // shows when this device last reached central and why it last failed.
+        self.replica().write(|w| match &outcome {
             Ok(_) => {
-                link.online = true;
-                link.last_sync_at = Some(time::now_rfc3339());
-                link.last_error = None;
+                w.set_meta(LINK_ONLINE, "1")?;
+                w.set_meta(LINK_LAST_SYNC, &time::now_rfc3339())?;
+                w.set_meta(LINK_LAST_ERROR, "")
             }
             Err(err) => {
-                link.online = false;
-                link.last_error = Some(err.to_string());
+                w.set_meta(LINK_ONLINE, "0")?;
+                w.set_meta(LINK_LAST_ERROR, &err.to_string())
             }
-        }
+        })?;
         outcome
     }
 
@@ -671,7 +670,8 @@ impl Device {
         self.replica().write(|w| {
             if index_stale(w)? {
                 catalogue::rebuild_index(w.tx())?;
-                w.tx().execute("DELETE FROM meta WHERE key = ?1", [INDEX_STALE])?;
+                w.tx()
+                    .execute("DELETE FROM meta WHERE key = ?1", [INDEX_STALE])?;
             }
             Ok(())
         })?;
@@ -786,7 +786,9 @@ impl Device {
             self.replica().write(|w| {
                 let mut touched = Vec::new();
                 for ack in &response.acks {
-                    let Some(doc_id) = doc_of.get(&ack.event_id) else { continue };
+                    let Some(doc_id) = doc_of.get(&ack.event_id) else {
+                        continue;
+                    };
                     let doc = w.doc(doc_id)?.ok_or_else(|| not_found(doc_id))?;
                     order::record_ack(doc, ack.event_id, ack.status, &now, ack.reason.as_deref())?;
                     if ack.status == AckStatus::Rejected {
@@ -814,12 +816,19 @@ impl Device {
 
 // ----- helpers shared by the steps ---------------------------------------------------------
 
+const LINK_ONLINE: &str = "link_online";
+const LINK_LAST_SYNC: &str = "link_last_sync_at";
+const LINK_LAST_ERROR: &str = "link_last_error";
+
 /// Meta key present while the catalogue's full-text index lags its table.
 const INDEX_STALE: &str = "catalogue_index_stale";
 
 fn index_stale(w: &Writer<'_>) -> Result<bool> {
-    let found: i64 =
-        w.tx().query_row("SELECT COUNT(*) FROM meta WHERE key = ?1", [INDEX_STALE], |r| r.get(0))?;
+    let found: i64 = w.tx().query_row(
+        "SELECT COUNT(*) FROM meta WHERE key = ?1",
+        [INDEX_STALE],
+        |r| r.get(0),
+    )?;
     Ok(found > 0)
 }
 

@@ -159,6 +159,10 @@ fn run(cli: Cli) -> Result<()> {
         source: e,
     })?;
     let out = Output { json: cli.json };
+    if !matches!(cli.command, Command::Setup { .. }) {
+        // Every other verb needs a device that belongs to a store.
+        device.identity()?;
+    }
     match &cli.command {
         Command::Setup {
             central,

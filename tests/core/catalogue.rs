@@ -10,7 +10,12 @@ fn the_real_catalogue_is_found_by_name_prefix_any_word_and_every_spelling_of_a_c
     let db = dir.path().join("central.sqlite3");
     run_central(&["seed-demo", "--db", db.to_str().unwrap()]);
     let off = data.join("openfoodfacts");
-    run_central(&["import-off", "--db", db.to_str().unwrap(), off.to_str().unwrap()]);
+    run_central(&[
+        "import-off",
+        "--db",
+        db.to_str().unwrap(),
+        off.to_str().unwrap(),
+    ]);
     let central = Central::start(db, 0);
     let device = device(dir.path(), "tablet-1", &central);
 
@@ -21,11 +26,17 @@ fn the_real_catalogue_is_found_by_name_prefix_any_word_and_every_spelling_of_a_c
         let found = device.search_products(spelling).unwrap();
         assert_eq!(found.len(), 1, "{spelling} finds exactly one product");
         assert_eq!(found[0].gtin14, gtin14);
-        assert_eq!(found[0].printed_code, "0001420000441", "the printed form is kept");
+        assert_eq!(
+            found[0].printed_code, "0001420000441",
+            "the printed form is kept"
+        );
     }
     for words in ["Fluff", "fluffy stu", "cotton", "Candy Cott"] {
         let found = device.search_products(words).unwrap();
-        assert!(found.iter().any(|p| p.gtin14 == gtin14), "{words:?} finds it: {found:?}");
+        assert!(
+            found.iter().any(|p| p.gtin14 == gtin14),
+            "{words:?} finds it: {found:?}"
+        );
     }
     assert!(device.search_products("Fluffy zzzz").unwrap().is_empty());
 

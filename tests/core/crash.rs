@@ -12,15 +12,31 @@ fn killing_the_device_process_right_after_a_confirmed_scan_loses_nothing() {
     let data_dir = dir.path().join("tablet-1");
     let setup = Command::new(storehand_bin())
         .args(["--data-dir", data_dir.to_str().unwrap(), "setup"])
-        .args(["--central", &central.url, "--store", STORE, "--name", "tablet-1"])
+        .args([
+            "--central",
+            &central.url,
+            "--store",
+            STORE,
+            "--name",
+            "tablet-1",
+        ])
         .output()
         .unwrap();
-    assert!(setup.status.success(), "{}", String::from_utf8_lossy(&setup.stderr));
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
     let order = {
         let device = storehand::Device::open(&data_dir).unwrap();
         first_queued(&device)
     };
-    let line = order.lines.iter().max_by_key(|l| l.ordered).unwrap().clone();
+    let line = order
+        .lines
+        .iter()
+        .max_by_key(|l| l.ordered)
+        .unwrap()
+        .clone();
 
     // A scanner on a serial line: one scan a line, each confirmed on stdout once durable.
     let mut child = Command::new(storehand_bin())
@@ -42,7 +58,12 @@ fn killing_the_device_process_right_after_a_confirmed_scan_loses_nothing() {
 
     let device = storehand::Device::open(&data_dir).unwrap();
     let after = device.order(&order.summary.id).unwrap();
-    let picked = after.lines.iter().find(|l| l.line_id == line.line_id).unwrap().picked;
+    let picked = after
+        .lines
+        .iter()
+        .find(|l| l.line_id == line.line_id)
+        .unwrap()
+        .picked;
     assert_eq!(picked, 1, "the confirmed scan survived the kill");
     assert_eq!(after.history.len(), 1);
 }

@@ -4,6 +4,7 @@
 
 mod bopis;
 mod catalogue;
+mod cli;
 mod crash;
 mod generated;
 mod labels;

@@ -12,7 +12,10 @@ fn with_central_stopped_mid_flow_the_flow_completes_and_the_outbox_drains_exactl
     let mut central = Central::demo(dir.path());
     let device = device(dir.path(), "tablet-1", &central);
     let order = first_queued(&device);
-    let (id, platform_id) = (order.summary.id.clone(), order.summary.platform_order_id.clone());
+    let (id, platform_id) = (
+        order.summary.id.clone(),
+        order.summary.platform_order_id.clone(),
+    );
     let first = &order.lines[0];
     device.scan_item(&id, &first.printed_code).unwrap();
 
@@ -20,14 +23,24 @@ fn with_central_stopped_mid_flow_the_flow_completes_and_the_outbox_drains_exactl
     pick_all(&device, &device.order(&id).unwrap());
     device.stage_order(&id, "BIN-A01").unwrap();
     device.mark_ready(&id).unwrap();
-    device.hand_over(&id, Verification::PickupCode, Some(&order.pickup_code), None).unwrap();
+    device
+        .hand_over(
+            &id,
+            Verification::PickupCode,
+            Some(&order.pickup_code),
+            None,
+        )
+        .unwrap();
     let err = runtime().block_on(device.sync()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Central, "{err}");
     let status = device.status().unwrap();
     assert!(!status.online);
     assert_eq!(status.outbox_waiting, 4);
     assert!(status.last_error.unwrap().contains("unreachable"));
-    assert_eq!(device.order(&id).unwrap().summary.status, OrderStatus::HandedOver);
+    assert_eq!(
+        device.order(&id).unwrap().summary.status,
+        OrderStatus::HandedOver
+    );
 
     central.restart();
     let report = runtime().block_on(device.sync()).unwrap();
@@ -35,10 +48,19 @@ fn with_central_stopped_mid_flow_the_flow_completes_and_the_outbox_drains_exactl
     assert!(device.status().unwrap().online);
     assert_eq!(
         central.event_kinds(&platform_id),
-        ["order_handed_over", "order_picked", "order_ready", "order_staged"]
+        [
+            "order_handed_over",
+            "order_picked",
+            "order_ready",
+            "order_staged"
+        ]
     );
     runtime().block_on(device.sync()).unwrap();
-    assert_eq!(central.events(&platform_id).len(), 4, "nothing is sent twice");
+    assert_eq!(
+        central.events(&platform_id).len(),
+        4,
+        "nothing is sent twice"
+    );
 }
 
 #[test]
@@ -54,12 +76,29 @@ fn a_retry_after_a_dropped_response_is_not_stored_twice() {
     let err = runtime().block_on(device.sync()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Central, "{err}");
     let platform_id = &order.summary.platform_order_id;
-    assert_eq!(central.events(platform_id).len(), 2, "central stored the batch it never answered");
-    assert_eq!(device.status().unwrap().outbox_waiting, 2, "the device could not know");
+    assert_eq!(
+        central.events(platform_id).len(),
+        2,
+        "central stored the batch it never answered"
+    );
+    assert_eq!(
+        device.status().unwrap().outbox_waiting,
+        2,
+        "the device could not know"
+    );
     assert!(device.outbox().unwrap().iter().all(|e| e.attempts == 1));
 
     let report = runtime().block_on(device.sync()).unwrap();
     assert_eq!(report.events_waiting, 0);
-    assert_eq!(central.event_kinds(platform_id), ["order_picked", "order_staged"]);
-    assert!(device.outbox().unwrap().iter().all(|e| e.state == "duplicate"));
+    assert_eq!(
+        central.event_kinds(platform_id),
+        ["order_picked", "order_staged"]
+    );
+    assert!(
+        device
+            .outbox()
+            .unwrap()
+            .iter()
+            .all(|e| e.state == "duplicate")
+    );
 }

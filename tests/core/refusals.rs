@@ -16,7 +16,11 @@ fn assert_refused_unchanged(
     let err = attempt().expect_err("the input must be refused");
     assert_eq!(err.code(), code, "refused for the wrong reason: {err}");
     assert!(!err.to_string().is_empty());
-    assert_eq!(fingerprint(device), before, "a refused input changed the replica: {err}");
+    assert_eq!(
+        fingerprint(device),
+        before,
+        "a refused input changed the replica: {err}"
+    );
     err.to_string()
 }
 
@@ -45,27 +49,40 @@ fn each_refused_scan_has_its_own_reason_and_changes_nothing() {
     let line = order.lines[0].clone();
 
     let other = product_not_on(&device, &order);
-    let message = assert_refused_unchanged(&device, ErrorCode::WrongItem, || scan(&device, &order, &other));
+    let message = assert_refused_unchanged(&device, ErrorCode::WrongItem, || {
+        scan(&device, &order, &other)
+    });
     assert!(message.contains(&order.summary.order_number), "{message}");
 
     // A real GTIN (a Stabilo pen) that the food catalogue does not have.
     assert!(device.search_products("4006381333931").unwrap().is_empty());
-    assert_refused_unchanged(&device, ErrorCode::UnknownCode, || scan(&device, &order, "4006381333931"));
+    assert_refused_unchanged(&device, ErrorCode::UnknownCode, || {
+        scan(&device, &order, "4006381333931")
+    });
 
     let code = &line.printed_code;
     let last = code.chars().last().unwrap().to_digit(10).unwrap();
     let misread = format!("{}{}", &code[..code.len() - 1], (last + 1) % 10);
-    assert_refused_unchanged(&device, ErrorCode::BadCheckDigit, || scan(&device, &order, &misread));
+    assert_refused_unchanged(&device, ErrorCode::BadCheckDigit, || {
+        scan(&device, &order, &misread)
+    });
 
-    assert_refused_unchanged(&device, ErrorCode::NotAScan, || scan(&device, &order, "BIN-A01"));
-    assert_refused_unchanged(&device, ErrorCode::NotAScan, || scan(&device, &order, "&é\"'(-è_"));
+    assert_refused_unchanged(&device, ErrorCode::NotAScan, || {
+        scan(&device, &order, "BIN-A01")
+    });
+    assert_refused_unchanged(&device, ErrorCode::NotAScan, || {
+        scan(&device, &order, "&é\"'(-è_")
+    });
     let glued = format!("{code}{code}");
-    assert_refused_unchanged(&device, ErrorCode::NotAScan, || scan(&device, &order, &glued));
+    assert_refused_unchanged(&device, ErrorCode::NotAScan, || {
+        scan(&device, &order, &glued)
+    });
 
     for _ in 0..line.ordered {
         scan(&device, &order, code).unwrap();
     }
-    let message = assert_refused_unchanged(&device, ErrorCode::OverPick, || scan(&device, &order, code));
+    let message =
+        assert_refused_unchanged(&device, ErrorCode::OverPick, || scan(&device, &order, code));
     assert!(message.contains(&line.name), "{message}");
 }
 
@@ -77,15 +94,21 @@ fn steps_out_of_order_are_refused_and_change_nothing() {
     let order = first_queued(&device);
     let id = order.summary.id.clone();
 
-    assert_refused_unchanged(&device, ErrorCode::WrongState, || device.stage_order(&id, "BIN-A01"));
+    assert_refused_unchanged(&device, ErrorCode::WrongState, || {
+        device.stage_order(&id, "BIN-A01")
+    });
     assert_refused_unchanged(&device, ErrorCode::WrongState, || device.mark_ready(&id));
     assert_refused_unchanged(&device, ErrorCode::WrongState, || {
         device.hand_over(&id, Verification::PhotoId, None, None)
     });
     pick_all(&device, &order);
-    assert_refused_unchanged(&device, ErrorCode::NotAScan, || device.stage_order(&id, &order.lines[0].printed_code));
+    assert_refused_unchanged(&device, ErrorCode::NotAScan, || {
+        device.stage_order(&id, &order.lines[0].printed_code)
+    });
     device.stage_order(&id, "BIN-A01").unwrap();
-    assert_refused_unchanged(&device, ErrorCode::WrongState, || device.stage_order(&id, "BIN-C03"));
+    assert_refused_unchanged(&device, ErrorCode::WrongState, || {
+        device.stage_order(&id, "BIN-C03")
+    });
     device.mark_ready(&id).unwrap();
     assert_refused_unchanged(&device, ErrorCode::PickupCodeMismatch, || {
         device.hand_over(&id, Verification::PickupCode, Some("ACDE-FGHJ"), None)
@@ -113,18 +136,37 @@ fn any_scan_on_a_completed_or_cancelled_order_is_refused() {
     pick_all(&device, &done);
     device.stage_order(&done.summary.id, "BIN-A01").unwrap();
     device.mark_ready(&done.summary.id).unwrap();
-    device.hand_over(&done.summary.id, Verification::PhotoId, None, Some("Sam Doe")).unwrap();
+    device
+        .hand_over(
+            &done.summary.id,
+            Verification::PhotoId,
+            None,
+            Some("Sam Doe"),
+        )
+        .unwrap();
     let code = done.lines[0].printed_code.clone();
-    assert_refused_unchanged(&device, ErrorCode::OrderCompleted, || scan(&device, &done, &code));
+    assert_refused_unchanged(&device, ErrorCode::OrderCompleted, || {
+        scan(&device, &done, &code)
+    });
 
     // Central cancels while the store picks: the cancel wins once it arrives.
     let code = to_cancel.lines[0].printed_code.clone();
     scan(&device, &to_cancel, &code).unwrap();
-    central.cancel(&to_cancel.summary.platform_order_id, "customer cancelled online");
+    central.cancel(
+        &to_cancel.summary.platform_order_id,
+        "customer cancelled online",
+    );
     runtime().block_on(device.sync()).unwrap();
-    let message = assert_refused_unchanged(&device, ErrorCode::OrderCancelled, || scan(&device, &to_cancel, &code));
+    let message = assert_refused_unchanged(&device, ErrorCode::OrderCancelled, || {
+        scan(&device, &to_cancel, &code)
+    });
     assert!(message.contains("customer cancelled online"), "{message}");
     let cancelled = device.order(&to_cancel.summary.id).unwrap();
-    assert_eq!(cancelled.summary.status, storehand::api::OrderStatus::Cancelled);
-    assert_refused_unchanged(&device, ErrorCode::OrderCancelled, || device.stage_order(&to_cancel.summary.id, "BIN-A02"));
+    assert_eq!(
+        cancelled.summary.status,
+        storehand::api::OrderStatus::Cancelled
+    );
+    assert_refused_unchanged(&device, ErrorCode::OrderCancelled, || {
+        device.stage_order(&to_cancel.summary.id, "BIN-A02")
+    });
 }

@@ -11,12 +11,16 @@ fn a_replica_written_by_a_newer_storehand_is_refused_with_a_clear_message() {
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
 
-    let err = Device::open(dir.path()).err().expect("a newer replica must be refused");
+    let err = Device::open(dir.path())
+        .err()
+        .expect("a newer replica must be refused");
     let message = err.to_string();
     assert!(message.contains("schema version 99"), "{message}");
     assert!(message.contains("newer Storehand"), "{message}");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
     assert_eq!(version, 99, "refusing changed nothing");
 }
 

@@ -34,13 +34,16 @@ pub fn central_bin() -> PathBuf {
 /// The real data of `../shared/data`, or `STOREHAND_DATA`. `None` (with the reason printed)
 /// when it is missing outside CI; under `CI=true` a missing data set fails the test.
 pub fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("STOREHAND_DATA").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
-    });
+    let dir = std::env::var_os("STOREHAND_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
     if dir.join("openfoodfacts").is_dir() {
         return Some(dir);
     }
-    let why = format!("real data not found at {} (set STOREHAND_DATA)", dir.display());
+    let why = format!(
+        "real data not found at {} (set STOREHAND_DATA)",
+        dir.display()
+    );
     assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
     eprintln!("skipped: {why}");
     None
@@ -70,27 +73,41 @@ impl Central {
     pub fn start(db: PathBuf, port: u16) -> Central {
         let mut child = Command::new(central_bin())
             .args(["serve", "--db", db.to_str().unwrap()])
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN_TOKEN])
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--admin-token",
+                ADMIN_TOKEN,
+            ])
             .env("STOREHAND_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start storehand-central");
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
         let url = first
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("central said {first:?} instead of its address"))
             .to_owned();
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
-        Central { child: Some(child), db, url, port }
+        Central {
+            child: Some(child),
+            db,
+            url,
+            port,
+        }
     }
 
     /// Stops the process (SIGTERM, then waits).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             let deadline = Instant::now() + Duration::from_secs(10);
             while child.try_wait().unwrap().is_none() {
                 if Instant::now() > deadline {
@@ -110,12 +127,18 @@ impl Central {
 
     fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let client = reqwest::blocking::Client::new();
-        let mut request = client.request(method, format!("{}{path}", self.url)).bearer_auth(ADMIN_TOKEN);
+        let mut request = client
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN);
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response = request.send().unwrap();
-        assert!(response.status().is_success(), "{path}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
         response.json().unwrap()
     }
 
@@ -141,7 +164,10 @@ impl Central {
 
     pub fn notifications(&self, platform_order_id: &str) -> Vec<Value> {
         let path = format!("/v1/admin/orders/{platform_order_id}/notifications");
-        as_list(self.admin(reqwest::Method::GET, &path, None), "notifications")
+        as_list(
+            self.admin(reqwest::Method::GET, &path, None),
+            "notifications",
+        )
     }
 
     /// Makes central store the next `n` event batches and drop the connection unanswered.
@@ -188,7 +214,9 @@ pub fn run_central(args: &[&str]) -> String {
 /// A device with its own data directory, set up against `central` and signed in as 1001.
 pub fn device(dir: &Path, name: &str, central: &Central) -> Arc<Device> {
     let device = Arc::new(Device::open(&dir.join(name)).unwrap());
-    runtime().block_on(device.setup(&central.url, STORE, name)).unwrap();
+    runtime()
+        .block_on(device.setup(&central.url, STORE, name))
+        .unwrap();
     device.sign_in("1001", "1234").unwrap();
     device
 }
@@ -205,7 +233,12 @@ pub fn pick_all(device: &Device, order: &OrderDetail) -> OrderDetail {
     let mut last = None;
     for line in &order.lines {
         for _ in line.picked..line.ordered {
-            last = Some(device.scan_item(&order.summary.id, &line.printed_code).unwrap().order);
+            last = Some(
+                device
+                    .scan_item(&order.summary.id, &line.printed_code)
+                    .unwrap()
+                    .order,
+            );
         }
     }
     last.expect("the order had units to pick")
