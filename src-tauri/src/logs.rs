@@ -1,6 +1,8 @@
 //! Logging, set up once for the whole process: the core, Tauri and the shell all log through
-//! `tracing` to standard error, filtered by `STOREHAND_LOG` (an `EnvFilter` directive such as
-//! `debug` or `storehand=debug,info`), `info` by default.
+//! `tracing` to standard error (coloured only on a terminal), filtered by `STOREHAND_LOG` (an
+//! `EnvFilter` directive such as `debug` or `storehand=debug,info`), `info` by default.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -19,6 +21,7 @@ pub(crate) fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
     if let Some(err) = rejected {
         tracing::warn!(error = %err, var = FILTER_VAR, "log filter not understood; using info");
