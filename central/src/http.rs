@@ -301,6 +301,7 @@ async fn health() -> Json<Health> {
     })
 }
 
+#[tracing::instrument(skip_all, fields(%store))]
 async fn register(
     State(state): State<AppState>,
     Path(store): Path<String>,
@@ -373,6 +374,7 @@ async fn order_feed(
     ))
 }
 
+#[tracing::instrument(skip_all, fields(%store))]
 async fn push_events(
     State(state): State<AppState>,
     Path(store): Path<String>,
@@ -402,6 +404,7 @@ async fn push_events(
     Ok(Json(response).into_response())
 }
 
+#[tracing::instrument(skip_all)]
 async fn create_order(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -413,6 +416,7 @@ async fn create_order(
     Ok((StatusCode::CREATED, Json(item)))
 }
 
+#[tracing::instrument(skip_all, fields(order = %id))]
 async fn cancel_order(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -466,6 +470,7 @@ async fn order_notifications(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 async fn arm_faults(
     State(state): State<AppState>,
     headers: HeaderMap,
