@@ -252,7 +252,10 @@ fn json_body<T: DeserializeOwned>(
         )
     })?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        tracing::warn!(what, err = %e, "malformed request body");
+        // The error's text can quote the offending value (a name, say), so only its kind and
+        // position are logged; the sender gets the whole message.
+        let (kind, line, column) = (format!("{:?}", e.classify()), e.line(), e.column());
+        tracing::warn!(what, kind, line, column, "malformed request body");
         Error::bad_request(
             "malformed_json",
             format!("the body is not a valid {what}: {e}"),
