@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::gtin::{Gtin, GtinError};
 
 /// Characters of a pickup code: no 0/O, 1/I/L, 5/S or 8/B, which people and cameras confuse.
-pub const PICKUP_ALPHABET: &str = "ACDEFGHJKMNPQRTUVWXYZ2345679";
+pub const PICKUP_ALPHABET: &str = "ACDEFGHJKMNPQRTUVWXYZ234679";
 
 /// What a scan is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +146,7 @@ mod tests {
         // "&é"(-è_çà" is what a French AZERTY host makes of a scanner's "1234567890".
         assert_eq!(refusal("&é\"'(-è_çà"), ErrorCode::NotAScan);
         assert_eq!(refusal("K0QM-4RTX"), ErrorCode::NotAScan);
+        assert_eq!(refusal("K5QM-4RTX"), ErrorCode::NotAScan, "5 reads as S: never issued");
         assert_eq!(refusal("   "), ErrorCode::NotAScan);
     }
 }
