@@ -19,28 +19,54 @@ const UNITS_PER_ORDER: u32 = 5;
 const ADMIN: &str = "bench-admin";
 
 fn main() {
-    let central_bin = PathBuf::from(env!("CARGO_BIN_EXE_storehand")).with_file_name("storehand-central");
-    assert!(central_bin.exists(), "build storehand-central first: {}", central_bin.display());
+    let central_bin =
+        PathBuf::from(env!("CARGO_BIN_EXE_storehand")).with_file_name("storehand-central");
+    assert!(
+        central_bin.exists(),
+        "build storehand-central first: {}",
+        central_bin.display()
+    );
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("central.sqlite3");
-    let seeded = Command::new(&central_bin).args(["seed-demo", "--db", db.to_str().unwrap()]).output().unwrap();
+    let seeded = Command::new(&central_bin)
+        .args(["seed-demo", "--db", db.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(seeded.status.success());
     let mut central = Command::new(&central_bin)
-        .args(["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0", "--admin-token", ADMIN])
+        .args([
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-token",
+            ADMIN,
+        ])
+        .env("STOREHAND_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(central.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(central.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line.trim().trim_start_matches("listening on ").to_owned();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let device = Device::open(&dir.path().join("device")).unwrap();
-    runtime.block_on(device.setup(&url, "demo-store", "bench")).unwrap();
+    runtime
+        .block_on(device.setup(&url, "demo-store", "bench"))
+        .unwrap();
     let products: Vec<(String, String)> = {
         let conn = rusqlite::Connection::open(dir.path().join("device/replica.sqlite3")).unwrap();
-        let mut stmt = conn.prepare("SELECT gtin14, name FROM products ORDER BY gtin14").unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        let mut stmt = conn
+            .prepare("SELECT gtin14, name FROM products ORDER BY gtin14")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
 
     let client = reqwest::blocking::Client::new();
@@ -63,12 +89,26 @@ fn main() {
             lines: (0..UNITS_PER_ORDER as usize)
                 .map(|i| {
                     let (gtin14, name) = &products[(n * 7 + i * 13) % products.len()];
-                    OrderLineSpec { line_id: (i + 1).to_string(), gtin14: gtin14.clone(), name: name.clone(), quantity: 1 }
+                    OrderLineSpec {
+                        line_id: (i + 1).to_string(),
+                        gtin14: gtin14.clone(),
+                        name: name.clone(),
+                        quantity: 1,
+                    }
                 })
                 .collect(),
         };
-        let response = client.post(format!("{url}/v1/orders")).bearer_auth(ADMIN).json(&spec).send().unwrap();
-        assert!(response.status().is_success(), "order {n}: {}", response.status());
+        let response = client
+            .post(format!("{url}/v1/orders"))
+            .bearer_auth(ADMIN)
+            .json(&spec)
+            .send()
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "order {n}: {}",
+            response.status()
+        );
     }
     runtime.block_on(device.sync()).unwrap();
     device.sign_in("1001", "1234").unwrap();
@@ -82,7 +122,9 @@ fn main() {
             samples.push(started.elapsed());
         }
     }
-    let _ = Command::new("kill").args(["-TERM", &central.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &central.id().to_string()])
+        .status();
     let _ = central.wait();
 
     samples.sort();
