@@ -9,6 +9,7 @@ mod crash;
 mod generated;
 mod labels;
 mod offline;
+mod olist;
 mod refusals;
 mod replica;
 mod support;
