@@ -146,7 +146,11 @@ mod tests {
         // "&é"(-è_çà" is what a French AZERTY host makes of a scanner's "1234567890".
         assert_eq!(refusal("&é\"'(-è_çà"), ErrorCode::NotAScan);
         assert_eq!(refusal("K0QM-4RTX"), ErrorCode::NotAScan);
-        assert_eq!(refusal("K5QM-4RTX"), ErrorCode::NotAScan, "5 reads as S: never issued");
+        assert_eq!(
+            refusal("K5QM-4RTX"),
+            ErrorCode::NotAScan,
+            "5 reads as S: never issued"
+        );
         assert_eq!(refusal("   "), ErrorCode::NotAScan);
     }
 }
