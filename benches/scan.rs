@@ -18,6 +18,18 @@ const ORDERS: usize = 2_000;
 const UNITS_PER_ORDER: u32 = 5;
 const ADMIN: &str = "bench-admin";
 
+/// Stops the central with SIGTERM however the benchmark ends.
+struct Stop(std::process::Child);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
 fn main() {
     let central_bin =
         PathBuf::from(env!("CARGO_BIN_EXE_storehand")).with_file_name("storehand-central");
@@ -47,10 +59,10 @@ fn main() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let stdout = central.stdout.take().unwrap();
+    let _central = Stop(central);
     let mut line = String::new();
-    BufReader::new(central.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
     let url = line.trim().trim_start_matches("listening on ").to_owned();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -122,10 +134,7 @@ fn main() {
             samples.push(started.elapsed());
         }
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &central.id().to_string()])
-        .status();
-    let _ = central.wait();
+    drop(_central);
 
     samples.sort();
     let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
