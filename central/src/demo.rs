@@ -22,13 +22,13 @@ use storehand::contract::{
 use storehand::gtin::Gtin;
 
 use crate::catalogue::{self, Upserted};
-use crate::clock;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::orders::{self, Loaded};
 use crate::pickup::PickupCode;
 use crate::rng::{SplitMix64, fnv1a64};
 use crate::stores::{self, AssociateChange};
+use storehand::time;
 
 /// The demo catalogue sample, as shipped.
 pub const SAMPLE_CSV: &str = include_str!("../demo/catalogue.csv");
@@ -158,7 +158,7 @@ pub fn demo_entries(store_id: &str, products: &[CatalogueProduct]) -> Result<Vec
             "the demo needs at least 4 products",
         ));
     }
-    let now = clock::parse_rfc3339(DEMO_NOW).map_err(|e| Error::Internal(e.to_string()))?;
+    let now = time::parse_rfc3339(DEMO_NOW).map_err(|e| Error::Internal(e.to_string()))?;
     let mut rng = SplitMix64::new(ORDER_SEED);
     let mut created = Vec::new();
     let mut cancelled = Vec::new();
@@ -198,7 +198,7 @@ pub fn demo_entries(store_id: &str, products: &[CatalogueProduct]) -> Result<Vec
             fulfilment: Fulfilment::Bopis,
             customer_name,
             pickup_code: PickupCode::derive(&platform_order_id).to_string(),
-            placed_at: clock::format_utc_ms(placed_ms),
+            placed_at: time::format_utc_ms(placed_ms),
             lines,
         };
         if i >= DEMO_ORDERS - DEMO_CANCELLED {
@@ -211,7 +211,7 @@ pub fn demo_entries(store_id: &str, products: &[CatalogueProduct]) -> Result<Vec
                 platform_order_id: platform_order_id.clone(),
                 cancel_id: format!("{platform_order_id}-cancel"),
                 reason: reason.into(),
-                at: clock::format_utc_ms(placed_ms + 25 * 60_000),
+                at: time::format_utc_ms(placed_ms + 25 * 60_000),
             });
         }
         created.push(FeedBody::OrderCreated { order });
@@ -351,12 +351,12 @@ mod tests {
         assert_eq!(orders.len(), DEMO_ORDERS);
         assert_eq!(entries.len(), DEMO_ORDERS + DEMO_CANCELLED);
         assert_eq!(orders[0].order_number, "D-10001");
-        let now = clock::parse_rfc3339(DEMO_NOW).unwrap();
+        let now = time::parse_rfc3339(DEMO_NOW).unwrap();
         for order in &orders {
             orders::validate(order).unwrap();
             assert!((1..=4).contains(&order.lines.len()));
             assert!(order.lines.iter().all(|l| (1..=3).contains(&l.quantity)));
-            let placed = clock::parse_rfc3339(&order.placed_at).unwrap();
+            let placed = time::parse_rfc3339(&order.placed_at).unwrap();
             assert!(
                 placed < now && now - placed <= 3 * 86_400_000,
                 "{}",

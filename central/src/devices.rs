@@ -14,9 +14,9 @@ use storehand::contract::DeviceCredentials;
 use uuid::Uuid;
 
 use crate::check;
-use crate::clock;
 use crate::error::{Error, Result};
 use crate::stores;
+use storehand::time;
 
 /// The store and id a valid token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +59,7 @@ pub fn register(
             store_id,
             device_name,
             secret_hash(&token),
-            clock::now_rfc3339()
+            time::now_rfc3339()
         ],
     )?;
     tracing::info!(store = store_id, device = %device_id, "device registered");

@@ -22,10 +22,10 @@ use uuid::Uuid;
 
 use crate::admin::{Notification, OrderEvents, OrderNotifications, StoredEvent};
 use crate::check;
-use crate::clock;
 use crate::devices::DeviceIdentity;
 use crate::error::{Error, Result};
 use crate::orders::{self, StoredOrder};
+use storehand::time;
 
 /// The most events one batch may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -55,7 +55,7 @@ pub fn intake(
             ),
         ));
     }
-    let received_at = clock::now_rfc3339();
+    let received_at = time::now_rfc3339();
     let mut acks = Vec::with_capacity(batch.events.len());
     for event in &batch.events {
         let ack = match judge(tx, store_id, event)? {
@@ -139,7 +139,7 @@ fn judge(tx: &Transaction<'_>, store_id: &str, event: &StoreEvent) -> Result<Ver
             event.event_id.get_version_num()
         )));
     }
-    if let Err(e) = clock::parse_rfc3339(&event.occurred_at) {
+    if let Err(e) = time::parse_rfc3339(&event.occurred_at) {
         return Ok(Verdict::Reject(format!("occurred_at: {e}")));
     }
     if let Err(e) = check::identifier("associate_id", &event.associate_id) {

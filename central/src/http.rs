@@ -42,7 +42,8 @@ use crate::catalogue::{self, MAX_PAGE};
 use crate::db::Db;
 use crate::devices::{self, DeviceIdentity};
 use crate::error::{Error, Refusal, Result};
-use crate::{clock, events, orders, stores};
+use crate::{events, orders, stores};
+use storehand::time;
 
 /// The largest request body central reads.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -432,7 +433,7 @@ async fn cancel_order(
         .db
         .write(move |tx| {
             let cancel_id = uuid::Uuid::now_v7().to_string();
-            let at = clock::now_rfc3339();
+            let at = time::now_rfc3339();
             let cancellation = orders::Cancellation {
                 platform_order_id: &id,
                 cancel_id: &cancel_id,

@@ -12,12 +12,11 @@
 //!   family each, as functions over a connection or transaction.
 //! - [`http`], [`server`], [`admin`]: the API, its accept loop and the admin wire types.
 //! - [`off`], [`olist`], [`demo`]: importers and generators.
-//! - [`pickup`], [`rng`], [`clock`], [`check`]: small shared pieces.
+//! - [`pickup`], [`rng`], [`check`]: small shared pieces (time comes from `storehand::time`).
 
 pub mod admin;
 pub mod catalogue;
 pub mod check;
-pub mod clock;
 pub mod db;
 pub mod demo;
 pub mod devices;

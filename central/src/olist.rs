@@ -29,11 +29,11 @@ use serde::Serialize;
 use storehand::contract::{FeedBody, Fulfilment, OrderLineSpec, OrderSpec};
 
 use crate::catalogue;
-use crate::clock;
 use crate::error::{Error, Result};
 use crate::pickup::PickupCode;
 use crate::rng::{SplitMix64, fnv1a64};
 use crate::stores;
+use storehand::time;
 
 pub const ORDERS_FILE: &str = "olist_orders_dataset.csv";
 pub const ITEMS_FILE: &str = "olist_order_items_dataset.csv";
@@ -341,7 +341,7 @@ impl OlistTime {
         let valid = date.next().is_none()
             && (1..=12).contains(&t.month)
             && t.day >= 1
-            && i64::from(t.day) <= clock::days_in_month(t.year, t.month)
+            && i64::from(t.day) <= time::days_in_month(t.year, t.month)
             && t.hour < 24
             && t.minute < 60;
         valid.then_some(t)
@@ -410,7 +410,7 @@ mod tests {
             OlistTime::parse("1/31/2018 0:05").unwrap().rfc3339(),
             "2018-01-31T00:05:00-03:00"
         );
-        assert!(clock::parse_rfc3339(&t.rfc3339()).is_ok());
+        assert!(time::parse_rfc3339(&t.rfc3339()).is_ok());
     }
 
     #[test]

@@ -13,9 +13,9 @@ use storehand::contract::{FeedBody, FeedItem, OrderFeedPage, OrderSpec};
 use storehand::gtin::Gtin;
 
 use crate::check;
-use crate::clock;
 use crate::error::{Error, Result};
 use crate::pickup::PickupCode;
+use storehand::time;
 
 /// The most lines one order may have.
 pub const MAX_LINES: usize = 500;
@@ -41,7 +41,7 @@ pub fn validate(spec: &OrderSpec) -> Result<()> {
         }
         Err(err) => return Err(Error::invalid("invalid_pickup_code", err.to_string())),
     }
-    clock::parse_rfc3339(&spec.placed_at)
+    time::parse_rfc3339(&spec.placed_at)
         .map_err(|e| Error::invalid("invalid_time", format!("placed_at: {e}")))?;
     if spec.lines.is_empty() {
         return Err(Error::invalid(
@@ -201,7 +201,7 @@ pub struct Cancellation<'a> {
 pub fn cancel(tx: &Transaction<'_>, c: &Cancellation<'_>) -> Result<FeedItem> {
     check::text("reason", c.reason)?;
     check::identifier("cancel_id", c.cancel_id)?;
-    clock::parse_rfc3339(c.at).map_err(|e| Error::invalid("invalid_time", e.to_string()))?;
+    time::parse_rfc3339(c.at).map_err(|e| Error::invalid("invalid_time", e.to_string()))?;
     let order = find(tx, c.platform_order_id)?.ok_or_else(|| unknown_order(c.platform_order_id))?;
     if let Some((cancel_id, at)) = &order.cancelled {
         return Err(Error::conflict(
@@ -316,7 +316,7 @@ fn append(
         .map_err(|e| Error::Internal(format!("a feed entry does not serialise: {e}")))?;
     tx.execute(
         "INSERT INTO feed (store_id, platform_order_id, body, appended_at) VALUES (?1, ?2, ?3, ?4)",
-        params![store_id, order_id, json, clock::now_rfc3339()],
+        params![store_id, order_id, json, time::now_rfc3339()],
     )?;
     Ok(FeedItem {
         seq: tx.last_insert_rowid() as u64,

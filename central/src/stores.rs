@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use storehand::contract::{AssociateList, AssociateRecord, Role, StockLevel, StockSnapshot};
 
 use crate::check;
-use crate::clock;
 use crate::error::{Error, Result};
+use storehand::time;
 
 /// Creates store `store_id` named `name`; `false` when it already exists (left unchanged).
 ///
@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 pub fn create(tx: &Transaction<'_>, store_id: &str, name: &str) -> Result<bool> {
     check::store_id(store_id)?;
     check::text("store name", name)?;
-    let now = clock::now_rfc3339();
+    let now = time::now_rfc3339();
     let created = tx.execute(
         "INSERT INTO stores (store_id, name, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (store_id) DO NOTHING",
@@ -244,7 +244,7 @@ pub fn replace_stock(tx: &Transaction<'_>, store_id: &str, levels: &[StockLevel]
     let epoch = uuid::Uuid::now_v7().to_string();
     tx.execute(
         "UPDATE stock_epochs SET epoch = ?2, taken_at = ?3 WHERE store_id = ?1",
-        params![store_id, epoch, clock::now_rfc3339()],
+        params![store_id, epoch, time::now_rfc3339()],
     )?;
     tracing::info!(store = store_id, %epoch, levels = levels.len(), "stock replaced");
     Ok(true)
