@@ -403,32 +403,10 @@ async fn serve(device: Arc<Device>) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(storehand::node::run_sync_loop(device, stopped));
     tracing::info!("serving; stop with Ctrl-C or SIGTERM");
-    wait_for_signal().await;
+    storehand::node::stop_signal().await;
     let _ = stop.send(true);
     let _ = task.await;
     tracing::info!("stopped");
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// Signs in the associate named by --staff with the PIN from the environment or stdin.

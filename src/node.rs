@@ -53,6 +53,31 @@ pub async fn run_sync_loop(device: Arc<Device>, mut shutdown: watch::Receiver<bo
     }
 }
 
+/// Completes on SIGTERM or Ctrl-C (SIGINT): how `storehand serve` and `storehand-central serve`
+/// know to stop cleanly.
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM; only Ctrl-C stops this process");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// The wait after `failures` failures in a row: doubling from the interval, capped, with up
 /// to a quarter added at random.
 pub fn backoff(failures: u32) -> Duration {

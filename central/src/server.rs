@@ -79,7 +79,7 @@ pub async fn serve(config: ServeConfig) -> Result<()> {
     tracing::info!(%addr, db = %config.db.display(), admin, "serving");
 
     let graceful = GracefulShutdown::new();
-    let stop = stop_signal();
+    let stop = storehand::node::stop_signal();
     tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -133,28 +133,4 @@ fn announce(addr: SocketAddr) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on http://{addr}").map_err(|e| Error::io("stdout", e))?;
     out.flush().map_err(|e| Error::io("stdout", e))
-}
-
-/// Completes on SIGTERM or Ctrl-C (SIGINT).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(err) => {
-                tracing::warn!(%err, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
