@@ -65,10 +65,20 @@ fn main() {
     BufReader::new(stdout).read_line(&mut line).unwrap();
     let url = line.trim().trim_start_matches("listening on ").to_owned();
 
+    let client = reqwest::blocking::Client::new();
+    let code: serde_json::Value = client
+        .post(format!("{url}/v1/stores/demo-store/enrollment-codes"))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let code = code["code"].as_str().unwrap().to_owned();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let device = Device::open(&dir.path().join("device")).unwrap();
     runtime
-        .block_on(device.setup(&url, "demo-store", "bench"))
+        .block_on(device.enrol(&url, &code, "bench"))
         .unwrap();
     let products: Vec<(String, String)> = {
         let conn = rusqlite::Connection::open(dir.path().join("device/replica.sqlite3")).unwrap();
@@ -81,7 +91,6 @@ fn main() {
             .collect()
     };
 
-    let client = reqwest::blocking::Client::new();
     let alphabet: Vec<char> = storehand::scan::PICKUP_ALPHABET.chars().collect();
     for n in 0..ORDERS {
         let mut code = String::new();

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::contract::{
-    AssociateList, CataloguePage, DeviceCredentials, DeviceRegistration, ErrorBody, EventBatch,
+    AssociateList, CataloguePage, Enrollment, EnrollmentGrant, ErrorBody, EventBatch,
     EventBatchResponse, OrderFeedPage, StockSnapshot,
 };
 use crate::error::{Error, Result};
@@ -27,7 +27,7 @@ pub struct Central {
 
 impl Central {
     /// A client of the central at `base_url` for `store_id`; `token` is the device's credential
-    /// (absent only to register).
+    /// (absent only to enrol).
     ///
     /// # Failure
     /// A refusal when `base_url` is not an `http://` or `https://` URL.
@@ -56,15 +56,13 @@ impl Central {
         &self.base
     }
 
-    pub async fn register(&self, device_name: &str) -> Result<DeviceCredentials> {
-        let path = format!("/v1/stores/{}/devices", self.store_id);
-        self.post(
-            &path,
-            &DeviceRegistration {
-                device_name: device_name.to_owned(),
-            },
-        )
-        .await
+    /// Enrols this device with a one-time code; needs no token.
+    pub async fn enrol(&self, code: &str, device_name: &str) -> Result<EnrollmentGrant> {
+        let body = Enrollment {
+            code: code.to_owned(),
+            device_name: device_name.to_owned(),
+        };
+        self.post("/v1/enroll", &body).await
     }
 
     pub async fn catalogue_page(&self, after: u64, limit: u32) -> Result<CataloguePage> {
@@ -128,6 +126,15 @@ impl Central {
         if !status.is_success() {
             let body: Option<ErrorBody> = response.json().await.ok();
             let message = body.map_or_else(|| "no details".to_owned(), |b| b.message);
+            // A 4xx other than an auth failure means central understood and refused what
+            // this device sent (a wrong enrollment code, say): the person can act on it.
+            // Auth failures and 5xx mean this device or central is broken.
+            let refused_input = status.is_client_error()
+                && status != reqwest::StatusCode::UNAUTHORIZED
+                && status != reqwest::StatusCode::FORBIDDEN;
+            if refused_input {
+                return Err(Error::refused(crate::api::ErrorCode::Invalid, message));
+            }
             return Err(Error::Central(format!(
                 "central refused {path} with {status}: {message}"
             )));

@@ -5,22 +5,24 @@
 //! `contracts/` (see [`schemas`]) and checked in, and a test fails when the checked-in schemas
 //! drift from these types. A breaking change bumps [`CONTRACT_VERSION`] and the URL prefix.
 //!
-//! Endpoints (all JSON, all under `/v1`; every one except device registration needs the
-//! device's bearer token):
+//! Endpoints (all JSON, all under `/v1`; every one except enrollment and health needs the
+//! device's bearer token, and the platform side the admin token):
 //!
 //! | method and path | body | answer |
 //! | --- | --- | --- |
-//! | `POST /v1/stores/{store}/devices` | [`DeviceRegistration`] | [`DeviceCredentials`] |
+//! | `POST /v1/enroll` (the code is the credential) | [`Enrollment`] | [`EnrollmentGrant`] |
+//! | `POST /v1/stores/{s}/enrollment-codes` † | [`EnrollmentCodeRequest`] | [`EnrollmentCode`] |
 //! | `GET /v1/catalogue?after=N&limit=M` | | [`CataloguePage`] |
 //! | `GET /v1/stores/{store}/associates` | | [`AssociateList`] |
 //! | `GET /v1/stores/{store}/stock` | | [`StockSnapshot`] |
 //! | `GET /v1/stores/{store}/orders/feed?after=N&limit=M` | | [`OrderFeedPage`] |
 //! | `POST /v1/stores/{store}/events` | [`EventBatch`] | [`EventBatchResponse`] |
-//! | `POST /v1/orders` (platform side) | [`OrderSpec`] | [`FeedItem`] |
-//! | `POST /v1/orders/{platform_order_id}/cancel` (platform side) | [`CancelRequest`] | [`FeedItem`] |
+//! | `POST /v1/orders` † | [`OrderSpec`] | [`FeedItem`] |
+//! | `POST /v1/orders/{platform_order_id}/cancel` † | [`CancelRequest`] | [`FeedItem`] |
 //! | `GET /v1/health` (no token) | | [`Health`] |
 //!
-//! Errors come back as a non-2xx status with an [`ErrorBody`].
+//! † The platform side, with the admin token. Errors come back as a non-2xx status with an
+//! [`ErrorBody`].
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -51,22 +53,42 @@ pub enum Role {
     Manager,
 }
 
-/// A device asks central for its identity and credentials.
-///
-/// TODO(enrollment): issue 3 replaces this open registration with a one-time enrollment code.
+/// The platform asks central for a one-time enrollment code for a store.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct EnrollmentCodeRequest {
+    /// How long the code stays valid; 24 hours when absent, at most 7 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_minutes: Option<u32>,
+}
+
+/// A one-time enrollment code: whoever holds it may join one device to the store, once.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct DeviceRegistration {
+pub struct EnrollmentCode {
+    pub store_id: String,
+    /// `XXXX-XXXX-XXXX` from the pickup-code alphabet. Secret until used: never logged.
+    pub code: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// A device joins a store with an enrollment code.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Enrollment {
+    pub code: String,
     /// A name a person gave the device, such as "counter-1".
     pub device_name: String,
 }
 
-/// What central issues to a registered device.
+/// What central issues to an enrolled device.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct DeviceCredentials {
+pub struct EnrollmentGrant {
     pub store_id: String,
     pub device_id: Uuid,
     /// Bearer token for every later request. Secret: never logged.
     pub token: String,
+    /// The store's sync key (32 bytes as 64 hex digits): devices of the store authenticate
+    /// and encrypt their links to each other with it. Secret: never logged.
+    pub sync_key: String,
 }
 
 /// One product of the central catalogue.
@@ -303,12 +325,17 @@ pub struct ErrorBody {
 pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
     vec![
         (
-            "device-registration.v1.json",
-            schemars::schema_for!(DeviceRegistration),
+            "enrollment-code-request.v1.json",
+            schemars::schema_for!(EnrollmentCodeRequest),
         ),
         (
-            "device-credentials.v1.json",
-            schemars::schema_for!(DeviceCredentials),
+            "enrollment-code.v1.json",
+            schemars::schema_for!(EnrollmentCode),
+        ),
+        ("enrollment.v1.json", schemars::schema_for!(Enrollment)),
+        (
+            "enrollment-grant.v1.json",
+            schemars::schema_for!(EnrollmentGrant),
         ),
         (
             "catalogue-page.v1.json",

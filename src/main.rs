@@ -42,12 +42,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Register this device with a central for a store, then sync.
+    /// Enrol this device in a store with a one-time code from central, then sync.
+    #[command(alias = "enrol")]
     Setup {
         #[arg(long)]
         central: String,
+        /// The enrollment code central issued (`storehand-central enrollment-code`).
         #[arg(long)]
-        store: String,
+        code: String,
         /// A name for this device, such as counter-1.
         #[arg(long)]
         name: String,
@@ -166,13 +168,13 @@ fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Setup {
             central,
-            store,
+            code,
             name,
         } => {
-            let identity = runtime.block_on(device.setup(central, store, name))?;
+            let identity = runtime.block_on(device.enrol(central, code, name))?;
             out.show(&device.status()?, || {
                 format!(
-                    "set up device {} ({}) for store {} at {}",
+                    "enrolled device {} ({}) in store {} at {}",
                     identity.device_name,
                     identity.device_id,
                     identity.store_id,

@@ -19,8 +19,13 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// The migrations, in order; `user_version` is the number applied.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("001-central", include_str!("../migrations/001-central.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("001-central", include_str!("../migrations/001-central.sql")),
+    (
+        "002-enrollment",
+        include_str!("../migrations/002-enrollment.sql"),
+    ),
+];
 
 /// How long a write waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -133,8 +138,8 @@ mod tests {
                 err,
                 Error::NewerSchema {
                     found: 99,
-                    known: 1
-                }
+                    known
+                } if known == MIGRATIONS.len() as i64
             ),
             "{err}"
         );
@@ -147,7 +152,8 @@ mod tests {
         let mut conn = open(&path).unwrap();
         write(&mut conn, |tx| {
             tx.execute(
-                "INSERT INTO stores VALUES ('s1', 'Store 1', '2026-01-01T00:00:00Z')",
+                "INSERT INTO stores (store_id, name, created_at)
+                 VALUES ('s1', 'Store 1', '2026-01-01T00:00:00Z')",
                 [],
             )?;
             Ok(())

@@ -1,7 +1,7 @@
-//! Device registration and bearer tokens.
+//! Device bearer tokens.
 //!
-//! A device registers with its store and gets a device id and a bearer token: 32 bytes from the
-//! operating system's random source, written `shd1_` and 64 hex digits. Central keeps only the
+//! A device enrols with its store (see [`crate::enrollment`]) and gets a device id and a
+//! bearer token: 32 bytes from the operating system's random source, written `shd1_` and 64 hex digits. Central keeps only the
 //! token's BLAKE2b-256 hash, so a copy of the database lets nobody act as a device; a token is
 //! looked up by its hash, which also keeps the comparison free of timing leaks about the
 //! token. Tokens are never logged.
@@ -9,14 +9,10 @@
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use storehand::contract::DeviceCredentials;
+use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::check;
 use crate::error::{Error, Result};
-use crate::stores;
-use storehand::time;
 
 /// The store and id a valid token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,43 +27,12 @@ pub fn secret_hash(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn new_token() -> String {
+/// A fresh device token.
+pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("shd1_{hex}")
-}
-
-/// Registers a device named `device_name` with `store_id`.
-///
-/// # Failure
-/// A not-found refusal for an unknown store; a refusal for an empty or overlong name.
-pub fn register(
-    tx: &Transaction<'_>,
-    store_id: &str,
-    device_name: &str,
-) -> Result<DeviceCredentials> {
-    stores::require(tx, store_id)?;
-    check::text("device_name", device_name)?;
-    let device_id = Uuid::now_v7();
-    let token = new_token();
-    tx.execute(
-        "INSERT INTO devices (device_id, store_id, device_name, token_hash, registered_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            device_id.to_string(),
-            store_id,
-            device_name,
-            secret_hash(&token),
-            time::now_rfc3339()
-        ],
-    )?;
-    tracing::info!(store = store_id, device = %device_id, "device registered");
-    Ok(DeviceCredentials {
-        store_id: store_id.to_owned(),
-        device_id,
-        token,
-    })
 }
 
 /// The device a bearer token belongs to, or `None` for a token central never issued.
@@ -91,21 +56,27 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Option<DeviceIdent
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db;
+    use crate::{db, enrollment, stores};
+    use storehand::contract::Enrollment;
 
     #[test]
-    fn a_registered_token_authenticates_and_only_its_hash_is_stored() {
+    fn an_issued_token_authenticates_and_only_its_hash_is_stored() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = db::open(&dir.path().join("c.sqlite3")).unwrap();
         db::write(&mut conn, |tx| stores::create(tx, "s1", "Store 1")).unwrap();
-        let creds = db::write(&mut conn, |tx| register(tx, "s1", "counter-1")).unwrap();
-        assert!(creds.token.starts_with("shd1_") && creds.token.len() == 69);
+        let code = db::write(&mut conn, |tx| enrollment::issue(tx, "s1", None)).unwrap();
+        let enrol = Enrollment {
+            code: code.code,
+            device_name: "counter-1".into(),
+        };
+        let grant = db::write(&mut conn, |tx| enrollment::enrol(tx, &enrol)).unwrap();
+        assert!(grant.token.starts_with("shd1_") && grant.token.len() == 69);
 
-        let who = authenticate(&conn, &creds.token).unwrap().unwrap();
+        let who = authenticate(&conn, &grant.token).unwrap().unwrap();
         assert_eq!(
             who,
             DeviceIdentity {
-                device_id: creds.device_id,
+                device_id: grant.device_id,
                 store_id: "s1".into()
             }
         );
@@ -113,18 +84,7 @@ mod tests {
         let stored: String = conn
             .query_row("SELECT token_hash FROM devices", [], |r| r.get(0))
             .unwrap();
-        assert_ne!(stored, creds.token);
-        assert!(!stored.contains(&creds.token[5..]));
-    }
-
-    #[test]
-    fn registering_with_an_unknown_store_or_no_name_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = db::open(&dir.path().join("c.sqlite3")).unwrap();
-        let err = db::write(&mut conn, |tx| register(tx, "nowhere", "counter-1")).unwrap_err();
-        assert_eq!(err.code(), Some("unknown_store"));
-        db::write(&mut conn, |tx| stores::create(tx, "s1", "Store 1")).unwrap();
-        let err = db::write(&mut conn, |tx| register(tx, "s1", " ")).unwrap_err();
-        assert_eq!(err.code(), Some("invalid_text"));
+        assert_ne!(stored, grant.token);
+        assert!(!stored.contains(&grant.token[5..]));
     }
 }

@@ -2,8 +2,10 @@
 //! endpoints and the admin endpoints tests use.
 //!
 //! - `GET /v1/health`: anyone; `Health`.
-//! - `POST /v1/stores/{store}/devices`: anyone (see the contract's TODO); `DeviceRegistration`
-//!   in, 201 `DeviceCredentials` out.
+//! - `POST /v1/enroll`: anyone holding an enrollment code; `Enrollment` in, 201
+//!   `EnrollmentGrant` out.
+//! - `POST /v1/stores/{store}/enrollment-codes`: admin; `EnrollmentCodeRequest` in, 201
+//!   `EnrollmentCode` out.
 //! - `GET /v1/catalogue?after=N&limit=M`: any device; `CataloguePage`.
 //! - `GET /v1/stores/{store}/associates`, `.../stock`, `.../orders/feed?after=N&limit=M`: the
 //!   store's devices; `AssociateList`, `StockSnapshot`, `OrderFeedPage`.
@@ -33,7 +35,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::de::DeserializeOwned;
 use storehand::contract::{
-    CONTRACT_VERSION, CancelRequest, DeviceRegistration, ErrorBody, EventBatch, Health, OrderSpec,
+    CONTRACT_VERSION, CancelRequest, Enrollment, EnrollmentCodeRequest, ErrorBody, EventBatch,
+    Health, OrderSpec,
 };
 use tokio::sync::Notify;
 
@@ -42,7 +45,7 @@ use crate::catalogue::{self, MAX_PAGE};
 use crate::db::Db;
 use crate::devices::{self, DeviceIdentity};
 use crate::error::{Error, Refusal, Result};
-use crate::{events, orders, stores};
+use crate::{enrollment, events, orders, stores};
 use storehand::time;
 
 /// The largest request body central reads.
@@ -91,7 +94,11 @@ pub struct ConnectionKill(pub Arc<Notify>);
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(health))
-        .route("/v1/stores/{store}/devices", post(register))
+        .route("/v1/enroll", post(enrol))
+        .route(
+            "/v1/stores/{store}/enrollment-codes",
+            post(issue_enrollment_code),
+        )
         .route("/v1/catalogue", get(catalogue_page))
         .route("/v1/stores/{store}/associates", get(associates))
         .route("/v1/stores/{store}/stock", get(stock))
@@ -167,7 +174,7 @@ fn unauthenticated(message: &str) -> Error {
 fn bearer(headers: &HeaderMap) -> Result<&str> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(unauthenticated(
-            "this endpoint needs 'Authorization: Bearer <token>'; register the device first",
+            "this endpoint needs 'Authorization: Bearer <token>'; enrol the device first",
         ));
     };
     let token = value
@@ -188,7 +195,7 @@ async fn device(state: &AppState, headers: &HeaderMap) -> Result<DeviceIdentity>
         .await?;
     found.ok_or_else(|| {
         tracing::warn!("request with an unknown device token");
-        unauthenticated("central never issued this token; register the device again")
+        unauthenticated("central never issued this token; enrol the device again")
     })
 }
 
@@ -210,7 +217,7 @@ async fn store_device(
             Refusal::Forbidden,
             "wrong_store",
             format!(
-                "this device is registered with store {}, not {store}; use that store's paths",
+                "this device is enrolled with store {}, not {store}; use that store's paths",
                 device.store_id
             ),
         ));
@@ -305,18 +312,33 @@ async fn health() -> Json<Health> {
     })
 }
 
-#[tracing::instrument(skip_all, fields(%store))]
-async fn register(
+#[tracing::instrument(skip_all)]
+async fn enrol(
     State(state): State<AppState>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Answer<impl IntoResponse> {
+    let enrollment: Enrollment = json_body(body, "Enrollment")?;
+    let grant = state
+        .db
+        .write(move |tx| enrollment::enrol(tx, &enrollment))
+        .await?;
+    Ok((StatusCode::CREATED, Json(grant)))
+}
+
+#[tracing::instrument(skip_all, fields(%store))]
+async fn issue_enrollment_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
     Path(store): Path<String>,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Answer<impl IntoResponse> {
-    let registration: DeviceRegistration = json_body(body, "DeviceRegistration")?;
-    let credentials = state
+    admin(&state, &headers)?;
+    let request: EnrollmentCodeRequest = json_body(body, "EnrollmentCodeRequest")?;
+    let code = state
         .db
-        .write(move |tx| devices::register(tx, &store, &registration.device_name))
+        .write(move |tx| enrollment::issue(tx, &store, request.valid_minutes))
         .await?;
-    Ok((StatusCode::CREATED, Json(credentials)))
+    Ok((StatusCode::CREATED, Json(code)))
 }
 
 async fn catalogue_page(

@@ -20,6 +20,7 @@ pub mod check;
 pub mod db;
 pub mod demo;
 pub mod devices;
+pub mod enrollment;
 pub mod error;
 pub mod events;
 pub mod http;

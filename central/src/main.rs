@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use storehand::contract::Role;
 use storehand_central::error::{Error, Result};
-use storehand_central::{db, demo, off, olist, orders, server, stores};
+use storehand_central::{db, demo, enrollment, off, olist, orders, server, stores};
 
 #[derive(Parser)]
 #[command(
@@ -92,6 +92,19 @@ enum Command {
         store: String,
         #[arg(long)]
         name: String,
+    },
+    /// Issue a one-time enrollment code for a store: a new device joins the store with it.
+    /// Prints the code alone (or JSON with --json), for people and scripts.
+    EnrollmentCode {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        store: String,
+        /// How long the code stays valid (default 24 hours).
+        #[arg(long)]
+        valid_minutes: Option<u32>,
+        #[arg(long)]
+        json: bool,
     },
     /// Add or update an associate; the PIN is read from the environment variable STOREHAND_PIN.
     AddAssociate {
@@ -187,6 +200,25 @@ fn run(command: Command) -> Result<()> {
                 println!("store {store} created");
             } else {
                 println!("store {store} already exists; nothing changed");
+            }
+            Ok(())
+        }
+        Command::EnrollmentCode {
+            db,
+            store,
+            valid_minutes,
+            json,
+        } => {
+            let mut conn = db::open(&db)?;
+            let code = db::write(&mut conn, |tx| enrollment::issue(tx, &store, valid_minutes))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&code)
+                        .map_err(|e| Error::Internal(e.to_string()))?
+                );
+            } else {
+                println!("{}", code.code);
             }
             Ok(())
         }

@@ -320,23 +320,57 @@ async fn missing_and_unknown_tokens_get_401_and_another_stores_token_gets_403() 
 }
 
 #[tokio::test]
-async fn registering_with_an_unknown_store_is_404_and_a_nameless_device_is_422() {
+async fn an_enrollment_code_enrols_one_device_and_wrong_used_or_unnamed_ones_are_refused() {
     let server = Server::demo();
-    let body = serde_json::json!({ "device_name": "tablet-1" });
+    let issued = server.enrollment_code(STORE).await;
+    let enrol = |code: &str, name: &str| serde_json::json!({ "code": code, "device_name": name });
+
     let (status, answer) = server
         .anonymous()
-        .post_json("/v1/stores/nowhere/devices", &body)
+        .post_json("/v1/enroll", &enrol("ACDE-FGHJ-KMNP", "t"))
         .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::NOT_FOUND, "unknown_enrollment_code")
+    );
+    let (status, _) = server
+        .anonymous()
+        .post_json("/v1/enroll", &enrol(&issued, ""))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let (status, grant) = server
+        .anonymous()
+        .post_json("/v1/enroll", &enrol(&issued, "tablet-1"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{grant}");
+    assert_eq!(grant["store_id"], STORE);
+    assert_eq!(grant["sync_key"].as_str().unwrap().len(), 64);
+    let (status, answer) = server
+        .anonymous()
+        .post_json("/v1/enroll", &enrol(&issued, "tablet-2"))
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::CONFLICT, "enrollment_code_used")
+    );
+
+    let path = "/v1/stores/nowhere/enrollment-codes";
+    let (status, answer) = server.admin().post_json(path, &serde_json::json!({})).await;
     assert_eq!(
         (status, code(&answer)),
         (StatusCode::NOT_FOUND, "unknown_store")
     );
-    let body = serde_json::json!({ "device_name": "" });
+    let path = format!("/v1/stores/{STORE}/enrollment-codes");
     let (status, _) = server
         .anonymous()
-        .post_json("/v1/stores/demo-store/devices", &body)
+        .post_json(&path, &serde_json::json!({}))
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "only the platform issues codes"
+    );
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use storehand::contract::{DeviceCredentials, EventBatch, EventBody, StoreEvent};
+use storehand::contract::{EnrollmentGrant, EventBatch, EventBody, StoreEvent};
 use storehand_central::admin::{OrderEvents, OrderNotifications};
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -163,13 +163,21 @@ impl Server {
         }
     }
 
-    /// A newly registered device of `store`, on its own connection pool.
+    /// A one-time enrollment code for `store`, issued through the admin endpoint.
+    pub async fn enrollment_code(&self, store: &str) -> String {
+        let path = format!("/v1/stores/{store}/enrollment-codes");
+        let (status, code) = self.admin().post_json(&path, &serde_json::json!({})).await;
+        assert_eq!(status, StatusCode::CREATED, "enrollment code: {code}");
+        code["code"].as_str().unwrap().to_owned()
+    }
+
+    /// A newly enrolled device of `store`, on its own connection pool.
     pub async fn device(&self, store: &str, name: &str) -> Device {
-        let body = serde_json::json!({ "device_name": name });
-        let path = format!("/v1/stores/{store}/devices");
-        let (status, credentials) = self.anonymous().post_json(&path, &body).await;
-        assert_eq!(status, StatusCode::CREATED, "registration: {credentials}");
-        let credentials: DeviceCredentials = serde_json::from_value(credentials).unwrap();
+        let code = self.enrollment_code(store).await;
+        let body = serde_json::json!({ "code": code, "device_name": name });
+        let (status, grant) = self.anonymous().post_json("/v1/enroll", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "enrollment: {grant}");
+        let credentials: EnrollmentGrant = serde_json::from_value(grant).unwrap();
         let client = Client {
             token: Some(credentials.token.clone()),
             ..self.anonymous()
@@ -257,10 +265,10 @@ async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
     (status, body)
 }
 
-/// A registered device.
+/// An enrolled device.
 pub struct Device {
     pub client: Client,
-    pub credentials: DeviceCredentials,
+    pub credentials: EnrollmentGrant,
 }
 
 impl Device {

@@ -12,6 +12,7 @@ CREATE TABLE device (
     device_name TEXT NOT NULL,
     central_url TEXT NOT NULL,
     token       TEXT NOT NULL,
+    sync_key    TEXT NOT NULL,
     created_at  TEXT NOT NULL
 );
 

@@ -46,6 +46,15 @@ pub struct Identity {
     pub device_name: String,
     pub central_url: String,
     token: String,
+    sync_key: String,
+}
+
+impl Identity {
+    /// The store's sync key (64 hex digits), which authenticates links between the store's
+    /// devices. Secret: never log it.
+    pub fn sync_key(&self) -> &str {
+        &self.sync_key
+    }
 }
 
 /// One write-back event as the outbox holds it.
@@ -118,59 +127,56 @@ impl Device {
         identity(&self.replica())
     }
 
-    /// Registers this device with the central at `central_url` for `store_id`, then syncs.
+    /// Enrols this device in a store with a one-time code from central, then syncs. The
+    /// store, the device's id, its credentials and the store's sync key come from central.
     ///
     /// # Failure
-    /// A refusal when the device is already set up for another store or central (a device
-    /// serves one store; wipe its data directory to move it), or when central refuses.
-    pub async fn setup(
+    /// A refusal when the device is already enrolled (a device serves one store; use a new
+    /// data directory to enrol another), for an empty code or name, and when central refuses
+    /// the code (wrong, used or expired: its message says which). Nothing is stored then.
+    pub async fn enrol(
         &self,
         central_url: &str,
-        store_id: &str,
+        code: &str,
         device_name: &str,
     ) -> Result<Identity> {
-        let store_id = store_id.trim();
         let device_name = device_name.trim();
-        if store_id.is_empty() || device_name.is_empty() {
+        if code.trim().is_empty() || device_name.is_empty() {
             return Err(Error::refused(
                 ErrorCode::Invalid,
-                "give a store id and a device name",
+                "give the enrollment code from central and a name for this device",
             ));
         }
         if let Ok(existing) = self.identity() {
-            let same = existing.store_id == store_id
-                && existing.central_url.trim_end_matches('/') == central_url.trim_end_matches('/');
-            if same {
-                return Ok(existing);
-            }
             return Err(Error::refused(
                 ErrorCode::Invalid,
                 format!(
-                    "this device is already set up for store {} at {}; a device serves one \
-                     store: use a new data directory to set up another",
-                    existing.store_id, existing.central_url
+                    "this device is already enrolled in store {} at {} as {}; a device serves \
+                     one store: use a new data directory to enrol another",
+                    existing.store_id, existing.central_url, existing.device_name
                 ),
             ));
         }
-        let central = Central::new(central_url, store_id, None)?;
-        let credentials = central.register(device_name).await?;
+        let central = Central::new(central_url, "", None)?;
+        let grant = central.enrol(code.trim(), device_name).await?;
         self.replica().write(|w| {
             w.tx().execute(
                 "INSERT INTO device (id, store_id, device_id, device_name, central_url, token,
-                                     created_at)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+                                     sync_key, created_at)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
-                    credentials.store_id,
-                    credentials.device_id.to_string(),
+                    grant.store_id,
+                    grant.device_id.to_string(),
                     device_name,
                     central.base_url(),
-                    credentials.token,
+                    grant.token,
+                    grant.sync_key,
                     time::now_rfc3339()
                 ],
             )?;
             Ok(())
         })?;
-        tracing::info!(store = %credentials.store_id, device = %credentials.device_id, "set up");
+        tracing::info!(store = %grant.store_id, device = %grant.device_id, "enrolled");
         self.sync().await?;
         self.identity()
     }
@@ -402,37 +408,31 @@ fn status_from(text: &str) -> OrderStatus {
 }
 
 fn identity(replica: &Replica) -> Result<Identity> {
-    replica
+    let row = replica
         .conn()
         .query_row(
-            "SELECT store_id, device_id, device_name, central_url, token FROM device WHERE id = 1",
+            "SELECT store_id, device_id, device_name, central_url, token, sync_key
+             FROM device WHERE id = 1",
             [],
             |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                ))
+                Ok(Identity {
+                    store_id: r.get(0)?,
+                    device_id: Uuid::parse_str(&r.get::<_, String>(1)?).unwrap_or_default(),
+                    device_name: r.get(2)?,
+                    central_url: r.get(3)?,
+                    token: r.get(4)?,
+                    sync_key: r.get(5)?,
+                })
             },
         )
-        .optional()?
-        .map(
-            |(store_id, device_id, device_name, central_url, token)| Identity {
-                store_id,
-                device_id: Uuid::parse_str(&device_id).unwrap_or_default(),
-                device_name,
-                central_url,
-                token,
-            },
+        .optional()?;
+    row.ok_or_else(|| {
+        Error::refused(
+            ErrorCode::NotSetUp,
+            "this device is not enrolled in a store yet: ask the store manager for an \
+             enrollment code and run `storehand setup --central URL --code CODE --name NAME`",
         )
-        .ok_or_else(|| {
-            Error::refused(
-                ErrorCode::NotSetUp,
-                "this device is not set up yet: run `storehand setup --central URL --store ID`",
-            )
-        })
+    })
 }
 
 fn not_found(order_ref: &str) -> Error {

@@ -46,18 +46,17 @@ fn the_whole_pickup_flow_runs_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let central = Central::demo(dir.path());
     let data = dir.path().join("cli-device");
-    ok_json(
-        &data,
-        &[
-            "setup",
-            "--central",
-            &central.url,
-            "--store",
-            STORE,
-            "--name",
-            "cli",
-        ],
-    );
+    let code = central.enrollment_code(STORE);
+    let setup = [
+        "setup",
+        "--central",
+        &central.url,
+        "--code",
+        &code,
+        "--name",
+        "cli",
+    ];
+    ok_json(&data, &setup);
 
     let queue = ok_json(&data, &["orders"]);
     let number = queue[0]["orderNumber"].as_str().unwrap().to_owned();
@@ -116,20 +115,22 @@ fn refused_input_exits_non_zero_with_the_reason_on_stderr() {
     let data = dir.path().join("cli-device");
 
     let not_set_up = refused(&storehand(&data, &["orders"]));
-    assert!(not_set_up.contains("not set up"), "{not_set_up}");
-    let bad_url = refused(&storehand(
-        &data,
-        &[
-            "setup",
-            "--central",
-            "ftp://x",
-            "--store",
-            STORE,
-            "--name",
-            "a",
-        ],
-    ));
+    assert!(not_set_up.contains("not enrolled"), "{not_set_up}");
+    let code = central.enrollment_code(STORE);
+    let enrol = |url: &str, code: &str| {
+        storehand(
+            &data,
+            &["setup", "--central", url, "--code", code, "--name", "cli"],
+        )
+    };
+    let bad_url = refused(&enrol("ftp://x", &code));
     assert!(bad_url.contains("not a central URL"), "{bad_url}");
+    let wrong = refused(&enrol(&central.url, "ACDE-FGHJ-KMNP"));
+    assert!(
+        wrong.contains("never issued this enrollment code"),
+        "{wrong}"
+    );
+    assert!(refused(&storehand(&data, &["orders"])).contains("not enrolled"));
 
     ok_json(
         &data,
@@ -137,12 +138,25 @@ fn refused_input_exits_non_zero_with_the_reason_on_stderr() {
             "setup",
             "--central",
             &central.url,
-            "--store",
-            STORE,
+            "--code",
+            &code,
             "--name",
             "cli",
         ],
     );
+    let spent = storehand(
+        &dir.path().join("second"),
+        &[
+            "setup",
+            "--central",
+            &central.url,
+            "--code",
+            &code,
+            "--name",
+            "b",
+        ],
+    );
+    assert!(refused(&spent).contains("already used"));
     let queue = ok_json(&data, &["orders"]);
     let number = queue[0]["orderNumber"].as_str().unwrap().to_owned();
 
@@ -170,17 +184,7 @@ fn refused_input_exits_non_zero_with_the_reason_on_stderr() {
     assert!(refused(&no_staff).contains("--staff"));
     let unknown = refused(&storehand(&data, &["find", "Nobody-By-This-Name"]));
     assert!(unknown.contains("no order matches"), "{unknown}");
-    let other_store = refused(&storehand(
-        &data,
-        &[
-            "setup",
-            "--central",
-            &central.url,
-            "--store",
-            "elsewhere",
-            "--name",
-            "b",
-        ],
-    ));
-    assert!(other_store.contains("already set up"), "{other_store}");
+    let fresh = central.enrollment_code(STORE);
+    let again = refused(&enrol(&central.url, &fresh));
+    assert!(again.contains("already enrolled"), "{again}");
 }

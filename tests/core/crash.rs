@@ -15,11 +15,10 @@ fn killing_the_device_process_right_after_a_confirmed_scan_loses_nothing() {
         .args([
             "--central",
             &central.url,
-            "--store",
-            STORE,
-            "--name",
-            "tablet-1",
+            "--code",
+            &central.enrollment_code(STORE),
         ])
+        .args(["--name", "tablet-1"])
         .output()
         .unwrap();
     assert!(

@@ -58,11 +58,12 @@ fn real_olist_orders_arrive_on_a_device_with_lines_found_in_the_real_catalogue()
         orders.to_str().unwrap(),
     ]);
     run_central(&["load-orders", "--db", db_arg, orders.to_str().unwrap()]);
+    let code = run_central(&["enrollment-code", "--db", db_arg, "--store", "olist-test"]);
     let central = Central::start(db, 0);
 
     let device = Device::open(&dir.path().join("tablet")).unwrap();
     let report = runtime()
-        .block_on(device.setup(&central.url, "olist-test", "tablet"))
+        .block_on(device.enrol(&central.url, code.trim(), "tablet"))
         .unwrap();
     assert_eq!(report.store_id, "olist-test");
     let listed = device.list_orders(OrderView::All).unwrap();

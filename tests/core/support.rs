@@ -176,6 +176,16 @@ impl Central {
         self.admin(reqwest::Method::POST, "/v1/admin/faults", Some(body));
     }
 
+    /// A fresh one-time enrollment code for `store`.
+    pub fn enrollment_code(&self, store: &str) -> String {
+        let path = format!("/v1/stores/{store}/enrollment-codes");
+        let code = self.admin(reqwest::Method::POST, &path, Some(serde_json::json!({})));
+        code["code"]
+            .as_str()
+            .expect("central answers a code")
+            .to_owned()
+    }
+
     pub fn cancel(&self, platform_order_id: &str, reason: &str) {
         let body = serde_json::json!({ "reason": reason });
         let path = format!("/v1/orders/{platform_order_id}/cancel");
@@ -211,11 +221,13 @@ pub fn run_central(args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// A device with its own data directory, set up against `central` and signed in as 1001.
+/// A device with its own data directory, enrolled in the demo store at `central` and signed
+/// in as 1001.
 pub fn device(dir: &Path, name: &str, central: &Central) -> Arc<Device> {
     let device = Arc::new(Device::open(&dir.join(name)).unwrap());
+    let code = central.enrollment_code(STORE);
     runtime()
-        .block_on(device.setup(&central.url, STORE, name))
+        .block_on(device.enrol(&central.url, &code, name))
         .unwrap();
     device.sign_in("1001", "1234").unwrap();
     device
