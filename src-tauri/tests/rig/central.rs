@@ -1,5 +1,5 @@
 //! A real `storehand-central` on loopback with the demo store, and the `storehand` CLI that
-//! sets a device up against it.
+//! enrols a device in it.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,8 @@ pub struct Central {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     token: String,
+    bin: PathBuf,
+    db: PathBuf,
     _guard: Guard,
 }
 
@@ -61,8 +63,25 @@ impl Central {
         Ok(Central {
             url,
             token,
+            bin: bin.to_owned(),
+            db: db.to_owned(),
             _guard: guard,
         })
+    }
+
+    /// A one-time enrollment code for the demo store.
+    pub fn enrollment_code(&self) -> Result<String> {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("enrollment-code")
+            .arg("--db")
+            .arg(&self.db)
+            .args(["--store", DEMO_STORE]);
+        let output = run(
+            "storehand-central enrollment-code",
+            cmd,
+            Duration::from_secs(30),
+        )?;
+        Ok(String::from_utf8(output.stdout)?.trim().to_owned())
     }
 
     /// The events central stored for an order, through the admin endpoint, as JSON.
@@ -88,10 +107,11 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Registers the device with central for the demo store and syncs it once.
+    /// Enrols the device in the demo store and syncs it once.
     pub fn setup(&self, central: &Central) -> Result<()> {
+        let code = central.enrollment_code()?;
         let mut cmd = self.command();
-        cmd.args(["setup", "--central", &central.url, "--store", DEMO_STORE])
+        cmd.args(["setup", "--central", &central.url, "--code", &code])
             .args(["--name", "e2e"]);
         run("storehand setup", cmd, Duration::from_secs(120))?;
         Ok(())
