@@ -13,6 +13,7 @@
 //! beside a running app) is noticed.
 
 use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ const COMPACT_AFTER_CHUNKS: i64 = 64;
 struct CachedDoc {
     version: i64,
     doc: AutoCommit,
+    /// Some stored chunk could not be read; the next save rewrites the document whole.
+    damaged: bool,
 }
 
 pub struct Replica {
@@ -165,8 +168,14 @@ impl Writer<'_> {
             "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, 0, ?2)",
             params![doc_id, bytes],
         )?;
-        self.docs
-            .insert(doc_id.to_owned(), CachedDoc { version: 1, doc });
+        self.docs.insert(
+            doc_id.to_owned(),
+            CachedDoc {
+                version: 1,
+                doc,
+                damaged: false,
+            },
+        );
         Ok(())
     }
 
@@ -186,7 +195,10 @@ impl Writer<'_> {
             [doc_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        if count >= COMPACT_AFTER_CHUNKS {
+        if count >= COMPACT_AFTER_CHUNKS || cached.damaged {
+            // A damaged document is rewritten from what loaded, so the unreadable chunk
+            // stops hiding the chunks saved after it.
+            cached.damaged = false;
             let bytes = cached.doc.save();
             self.tx
                 .execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [doc_id])?;
@@ -226,38 +238,98 @@ fn load_cached<'c>(
     docs: &'c mut HashMap<String, CachedDoc>,
     doc_id: &str,
 ) -> Result<Option<&'c mut AutoCommit>> {
-    let version: Option<i64> = conn
+    let row: Option<(i64, String)> = conn
         .query_row(
-            "SELECT version FROM docs WHERE doc_id = ?1",
+            "SELECT version, heads FROM docs WHERE doc_id = ?1",
             [doc_id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let Some(version) = version else {
+    let Some((version, saved_heads)) = row else {
         docs.remove(doc_id);
         return Ok(None);
     };
     let fresh = docs.get(doc_id).is_some_and(|c| c.version == version);
     if !fresh {
-        let doc = load_chunks(conn, doc_id)?;
-        docs.insert(doc_id.to_owned(), CachedDoc { version, doc });
+        let (doc, damaged) = load_chunks(conn, doc_id, &saved_heads)?;
+        docs.insert(
+            doc_id.to_owned(),
+            CachedDoc {
+                version,
+                doc,
+                damaged,
+            },
+        );
     }
     Ok(docs.get_mut(doc_id).map(|c| &mut c.doc))
 }
 
-/// Rebuilds a document from its stored chunks, in order.
-fn load_chunks(conn: &Connection, doc_id: &str) -> Result<AutoCommit> {
+/// Rebuilds a document from its stored chunks, in order, and says whether any was unreadable.
+///
+/// A chunk cut short (a power cut while the disk wrote it) does not make the document start
+/// empty: everything before it loads, the loss is reported (logged and recorded in the
+/// `quarantine` table), and the caller gets the document as far as it could be read.
+///
+/// # Failure
+/// [`Error::Document`] when Automerge panics on the document (the panic is caught, the
+/// document reported and left alone; every other document goes on working).
+fn load_chunks(conn: &Connection, doc_id: &str, saved_heads: &str) -> Result<(AutoCommit, bool)> {
     let mut stmt =
-        conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
-    let chunks = stmt.query_map([doc_id], |r| r.get::<_, Vec<u8>>(0))?;
+        conn.prepare_cached("SELECT seq, bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let chunks: Vec<(i64, Vec<u8>)> = stmt
+        .query_map([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     let mut doc = AutoCommit::new();
-    for chunk in chunks {
-        doc.load_incremental(&chunk?)
-            .map_err(|e| Error::document(doc_id, e))?;
+    let mut damaged = false;
+    for (seq, chunk) in &chunks {
+        let loaded = std::panic::catch_unwind(AssertUnwindSafe(|| doc.load_incremental(chunk)));
+        match loaded {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => {
+                let lost = chunks.iter().filter(|(s, _)| s >= seq).count();
+                let reason = format!(
+                    "chunk {seq} is unreadable ({err}); kept what came before it, lost {lost} \
+                     chunk(s) of changes"
+                );
+                report_damage(conn, doc_id, *seq, &reason)?;
+                damaged = true;
+                break;
+            }
+            Err(_) => {
+                let reason = format!("Automerge panicked loading chunk {seq}");
+                report_damage(conn, doc_id, *seq, &reason)?;
+                return Err(Error::document(doc_id, format!("quarantined: {reason}")));
+            }
+        }
+    }
+    // Automerge skips a change cut short inside a chunk without an error; the heads recorded
+    // at the last save tell that something is missing.
+    if !damaged && heads_text(&mut doc) != saved_heads {
+        let last = chunks.last().map_or(0, |(seq, _)| *seq);
+        let reason = "the last saved changes are unreadable (cut short); kept everything before \
+                      them";
+        report_damage(conn, doc_id, last, reason)?;
+        damaged = true;
     }
     // Loading counts as saved: the next incremental save holds only new changes.
     let _ = doc.save_incremental();
-    Ok(doc)
+    Ok((doc, damaged))
+}
+
+/// Records that a document lost changes, once per document and chunk.
+fn report_damage(conn: &Connection, doc_id: &str, seq: i64, reason: &str) -> Result<()> {
+    tracing::warn!(doc = doc_id, chunk = seq, reason, "document damaged");
+    let payload = format!("{doc_id}#{seq}");
+    let known: bool = conn
+        .prepare_cached("SELECT 1 FROM quarantine WHERE source = 'document' AND payload = ?1")?
+        .exists([&payload])?;
+    if !known {
+        conn.execute(
+            "INSERT INTO quarantine (source, reason, payload, at) VALUES ('document', ?1, ?2, ?3)",
+            params![reason, payload, crate::time::now_rfc3339()],
+        )?;
+    }
+    Ok(())
 }
 
 /// Heads as sorted hex, comma separated: what the query tables record they reflect.

@@ -24,7 +24,7 @@ use crate::connector::Central;
 use crate::contract::Fulfilment;
 use crate::error::{Error, Result};
 use crate::order::{self, OrderState};
-use crate::replica::Replica;
+use crate::replica::{self, Replica};
 use crate::scan;
 use crate::{auth, catalogue, label, time};
 
@@ -101,7 +101,8 @@ impl Device {
             context: format!("cannot create the data directory {}", data_dir.display()),
             source,
         })?;
-        let replica = Replica::open(&data_dir.join("replica.sqlite3"))?;
+        let mut replica = Replica::open(&data_dir.join("replica.sqlite3"))?;
+        reconcile(&mut replica)?;
         Ok(Device {
             replica: Mutex::new(replica),
             session: Mutex::new(None),
@@ -432,6 +433,44 @@ fn identity(replica: &Replica) -> Result<Identity> {
             "this device is not enrolled in a store yet: ask the store manager for an \
              enrollment code and run `storehand setup --central URL --code CODE --name NAME`",
         )
+    })
+}
+
+/// Makes the query tables agree with the documents again where they may not: every order
+/// whose document's heads differ from the heads its rows recorded (a document that lost a
+/// damaged chunk) is re-derived, and the stock table is rebuilt from the stock document.
+/// Documents that cannot be loaded at all stay quarantined and are skipped.
+fn reconcile(replica: &mut Replica) -> Result<()> {
+    let recorded: Vec<(String, Option<String>)> = {
+        let mut stmt = replica.conn().prepare(
+            "SELECT d.doc_id, o.heads FROM docs d LEFT JOIN orders o ON o.doc_id = d.doc_id
+             WHERE d.kind = 'order'",
+        )?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut stale = Vec::new();
+    for (doc_id, heads) in recorded {
+        match replica.read_doc(&doc_id) {
+            Ok(Some(doc)) => {
+                if heads.as_deref() != Some(replica::heads_text(doc).as_str()) {
+                    stale.push(doc_id);
+                }
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(doc = %doc_id, error = %err, "document skipped"),
+        }
+    }
+    let stock_doc = replica.meta("stock_doc")?;
+    replica.write(|w| {
+        for doc_id in &stale {
+            tracing::warn!(doc = %doc_id, "query tables re-derived from the document");
+            derive::refresh_order(w, doc_id)?;
+        }
+        if let Some(stock_doc) = &stock_doc {
+            sync::refresh_stock(w, stock_doc)?;
+        }
+        Ok(())
     })
 }
 

@@ -6,6 +6,7 @@ mod bopis;
 mod catalogue;
 mod cli;
 mod crash;
+mod durability;
 mod generated;
 mod labels;
 mod offline;
