@@ -1,7 +1,8 @@
 //! The order queue and the pick, stage and ready steps.
 //!
 //! Scans arrive as the raw text a keyboard-wedge scanner or a person typed; the core parses
-//! and checks them, so the shell passes them through untouched and never logs them.
+//! and checks them, so the shell passes them through untouched and never logs them. The core
+//! logs each step in its own span; the shell's spans are for debugging only.
 
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ pub async fn get_order(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(device, text))]
+#[tracing::instrument(level = "debug", skip(device, text))]
 pub async fn scan_item(
     device: State<'_, Arc<Device>>,
     order_id: String,
@@ -40,7 +41,7 @@ pub async fn scan_item(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(device))]
+#[tracing::instrument(level = "debug", skip(device))]
 pub async fn stage_order(
     device: State<'_, Arc<Device>>,
     order_id: String,
@@ -50,7 +51,7 @@ pub async fn stage_order(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(device))]
+#[tracing::instrument(level = "debug", skip(device))]
 pub async fn mark_ready(
     device: State<'_, Arc<Device>>,
     order_id: String,

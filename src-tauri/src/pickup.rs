@@ -1,7 +1,8 @@
 //! The pickup counter: find a ready order, hand it over, and show its pickup label.
 //!
 //! The search text may be a customer's name and the collector is a person's name, so neither
-//! is logged; the pickup code is checked by the core and not logged either.
+//! is logged; the pickup code is checked by the core and not logged either. The core logs the
+//! handover in its own span; the shell's spans are for debugging only.
 
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ pub async fn find_pickup(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(device, pickup_code, collected_by))]
+#[tracing::instrument(level = "debug", skip(device, pickup_code, collected_by))]
 pub async fn hand_over(
     device: State<'_, Arc<Device>>,
     order_id: String,
