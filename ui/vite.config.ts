@@ -1,0 +1,11 @@
+// Vite for the Tauri shell: a fixed dev port the shell's devUrl names, output in `dist` for the
+// bundled app, and a target WebKitGTK understands.
+import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+export default defineConfig({
+  plugins: [svelte()],
+  clearScreen: false,
+  server: { port: 1420, strictPort: true, host: '127.0.0.1' },
+  build: { target: 'safari15', outDir: 'dist', emptyOutDir: true },
+});
