@@ -321,6 +321,33 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// The most characters a name or free-text field of the contract may have.
+pub const MAX_TEXT: usize = 200;
+
+/// The contract's rule for names and free text (customer and pickup-person names, device
+/// names, reasons): something besides spaces, at most [`MAX_TEXT`] characters, no control
+/// characters (a line break in a name is a paste gone wrong, and breaks every log and label).
+///
+/// # Failure
+/// A message for a person naming `field` and what is wrong with it.
+pub fn check_text(field: &str, text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err(format!("{field} is empty; give one"));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_TEXT {
+        return Err(format!(
+            "{field} has {chars} characters; at most {MAX_TEXT} fit"
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!(
+            "{field} has control characters (such as a line break); remove them"
+        ));
+    }
+    Ok(())
+}
+
 /// Every message type with its schema file name, for generating `contracts/`.
 pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
     vec![

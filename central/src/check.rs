@@ -5,8 +5,6 @@ use crate::error::{Error, Result};
 
 /// The longest identifier central stores (store ids, staff ids, order ids, line ids).
 pub const MAX_ID: usize = 128;
-/// The longest name or free text central stores.
-pub const MAX_TEXT: usize = 500;
 
 /// A store id: 1-64 ASCII letters, digits, `-` or `_` (it appears in URL paths).
 pub fn store_id(text: &str) -> Result<()> {
@@ -49,28 +47,12 @@ pub fn identifier(field: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// A name or free text: something besides spaces, at most [`MAX_TEXT`] characters, no control
-/// characters.
+/// A name or free text, by the contract's rule ([`storehand::contract::check_text`]).
+///
+/// # Failure
+/// `invalid_text` with the contract's message.
 pub fn text(field: &str, text: &str) -> Result<()> {
-    if text.trim().is_empty() {
-        return Err(Error::invalid(
-            "invalid_text",
-            format!("{field} is empty; give one"),
-        ));
-    }
-    if text.chars().count() > MAX_TEXT {
-        return Err(Error::invalid(
-            "invalid_text",
-            format!("{field} is longer than {MAX_TEXT} characters"),
-        ));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "invalid_text",
-            format!("{field} has control characters (such as a line break); remove them"),
-        ));
-    }
-    Ok(())
+    storehand::contract::check_text(field, text).map_err(|why| Error::invalid("invalid_text", why))
 }
 
 #[cfg(test)]

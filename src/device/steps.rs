@@ -195,11 +195,10 @@ impl Device {
     ) -> Result<OrderDetail> {
         let session = self.session()?;
         let collected_by = collected_by.map(str::trim).filter(|p| !p.is_empty());
-        if collected_by.is_some_and(|p| p.chars().count() > 80) {
-            return Err(Error::refused(
-                ErrorCode::Invalid,
-                "the pickup person's name is too long",
-            ));
+        if let Some(person) = collected_by {
+            // The same rule central applies: what the device accepts, central must accept.
+            crate::contract::check_text("the pickup person's name", person)
+                .map_err(|why| Error::refused(ErrorCode::Invalid, why))?;
         }
         self.step(order_ref, &session, |state| {
             if state.status == OrderStatus::HandedOver {

@@ -117,6 +117,15 @@ fn steps_out_of_order_are_refused_and_change_nothing() {
         device.hand_over(&id, Verification::PickupCode, None, None)
     });
     assert_refused_unchanged(&device, ErrorCode::NotFound, || device.mark_ready("D-NOPE"));
+    // Central refuses control characters in names; so does the device, before anything is
+    // confirmed that central would reject forever.
+    assert_refused_unchanged(&device, ErrorCode::Invalid, || {
+        device.hand_over(&id, Verification::PhotoId, None, Some("Sam\nDoe"))
+    });
+    let long = "x".repeat(storehand::contract::MAX_TEXT + 1);
+    assert_refused_unchanged(&device, ErrorCode::Invalid, || {
+        device.hand_over(&id, Verification::PhotoId, None, Some(&long))
+    });
 
     device.sign_out();
     assert_refused_unchanged(&device, ErrorCode::NotSignedIn, || {
