@@ -24,7 +24,7 @@ pub enum Error {
     #[error("document {doc}: {message}")]
     Document { doc: String, message: String },
     /// Central was unreachable, timed out, or answered with an error.
-    #[error("central: {0}")]
+    #[error("{0}")]
     Central(String),
     /// A file or directory of the device's data could not be used.
     #[error("{context}: {source}")]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
-use storehand::api::{ErrorCode, OrderDetail, OrderSummary, OrderView};
+use storehand::api::{ErrorCode, OrderDetail, OrderStatus, OrderSummary, OrderView};
 use storehand::contract::Verification;
 use storehand::{Device, Error, Result};
 
@@ -66,7 +66,8 @@ enum Command {
     /// One order with its lines and history (by order number, platform id or document id).
     Order { order: String },
     /// Pick one unit of ORDER by its scanned or typed barcode; with --stdin, one scan a line
-    /// of standard input (a scanner on a serial line), each answered on its own line.
+    /// of standard input (a scanner on a serial line), each answered on its own line; exit 2
+    /// then only when every scan was refused.
     Scan {
         order: String,
         #[arg(required_unless_present = "stdin")]
@@ -358,7 +359,7 @@ fn run(cli: Cli) -> Result<()> {
 /// Answers each line of standard input as one scan: a confirmation on stdout, flushed once the
 /// pick is durable, or the refusal on stderr. Refusals do not stop the stream.
 fn scan_lines(device: &Device, order: &str, out: &Output) -> Result<()> {
-    let mut refused = 0;
+    let (mut confirmed, mut refused) = (0, 0);
     for line in std::io::stdin().lock().lines() {
         let line = line.map_err(|e| Error::Io {
             context: "cannot read scans".into(),
@@ -368,7 +369,10 @@ fn scan_lines(device: &Device, order: &str, out: &Output) -> Result<()> {
             continue;
         }
         match device.scan_item(order, &line) {
-            Ok(result) => out.show(&result, || scan_text(&result))?,
+            Ok(result) => {
+                confirmed += 1;
+                out.show(&result, || scan_text(&result))?;
+            }
             Err(err) if err.is_refusal() => {
                 refused += 1;
                 eprintln!("refused {:?}: {err}", line.trim());
@@ -377,11 +381,16 @@ fn scan_lines(device: &Device, order: &str, out: &Output) -> Result<()> {
         }
         let _ = std::io::stdout().flush();
     }
-    if refused > 0 {
+    // Exit 2 means "nothing changed"; a stream in which some scans were confirmed did change
+    // things, so only a stream refused whole exits 2. Each refusal was reported on its line.
+    if refused > 0 && confirmed == 0 {
         return Err(Error::refused(
             ErrorCode::Invalid,
-            format!("{refused} scans were refused"),
+            format!("all {refused} scans were refused; nothing was picked"),
         ));
+    }
+    if refused > 0 {
+        eprintln!("{confirmed} scans confirmed, {refused} refused");
     }
     Ok(())
 }
@@ -466,11 +475,23 @@ impl Output {
     }
 }
 
+fn status_word(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::New => "new",
+        OrderStatus::Picking => "picking",
+        OrderStatus::Picked => "picked",
+        OrderStatus::Staged => "staged",
+        OrderStatus::Ready => "ready",
+        OrderStatus::HandedOver => "handed over",
+        OrderStatus::Cancelled => "cancelled",
+    }
+}
+
 fn summary_line(o: &OrderSummary) -> String {
     format!(
         "{:<10} {:<12} {:<20} {}/{} units  placed {}{}",
         o.order_number,
-        format!("{:?}", o.status).to_lowercase(),
+        status_word(o.status),
         o.customer_name,
         o.units_picked,
         o.units_ordered,
@@ -484,6 +505,7 @@ fn summary_line(o: &OrderSummary) -> String {
 
 fn detail_text(d: &OrderDetail) -> String {
     let mut text = summary_line(&d.summary);
+    text.push_str(&format!("\npickup code {}", d.pickup_code));
     if let Some(reason) = &d.summary.cancel_reason {
         text.push_str(&format!("\ncancelled: {reason}"));
     }

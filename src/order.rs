@@ -281,7 +281,7 @@ fn describe(step: &Step, lines: &[LineState]) -> String {
         }
         Step::OrderPicked => "all lines picked".into(),
         Step::OrderStaged { bin } => format!("staged in {bin}"),
-        Step::OrderReady => "ready for pickup; customer notified by central".into(),
+        Step::OrderReady => "ready for pickup; central tells the customer".into(),
         Step::OrderHandedOver {
             verification,
             collected_by,

@@ -59,6 +59,7 @@ impl Identity {
 
 /// One write-back event as the outbox holds it.
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutboxEntry {
     pub event_id: String,
     pub order_number: String,
@@ -71,6 +72,7 @@ pub struct OutboxEntry {
 
 /// What one [`Device::sync`] did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SyncReport {
     pub products_received: usize,
     pub orders_received: usize,

@@ -102,7 +102,7 @@ fn the_whole_pickup_flow_runs_from_the_command_line() {
             .all(|e| e["state"] == "pending")
     );
     let sync = ok_json(&data, &["sync"]);
-    assert_eq!(sync["events_waiting"], 0);
+    assert_eq!(sync["eventsWaiting"], 0);
     let status = ok_json(&data, &["status"]);
     assert_eq!(status["outboxWaiting"], 0);
     assert_eq!(status["online"], true);
