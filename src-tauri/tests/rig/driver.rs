@@ -37,6 +37,8 @@ impl Driver {
             // The app must choose the renderer itself; the test checks that it did.
             .env_remove("WEBKIT_DISABLE_DMABUF_RENDERER")
             .env_remove("WAYLAND_DISPLAY");
+        // tauri-driver reports dropped connections on standard output; keep them in its log.
+        cmd.stdout(std::fs::File::create(log.with_extension("out"))?);
         let mut guard = Guard::spawn("tauri-driver", cmd, log, true)?;
         wait_for_port(&mut guard, port, Duration::from_secs(20))?;
         Ok(Driver { port, guard })

@@ -114,11 +114,11 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Starts `cmd` as `name`, with standard error (and standard output unless the caller piped
-    /// it) appended to `log`. With `group`, it leads a new process group.
+    /// Starts `cmd` as `name`, with standard error written to `log` (standard output is the
+    /// caller's to direct). With `group`, it leads a new process group.
     pub fn spawn(name: &'static str, mut cmd: Command, log: &Path, group: bool) -> Result<Guard> {
         let file = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-        cmd.stdin(Stdio::null()).stderr(file.try_clone()?);
+        cmd.stdin(Stdio::null()).stderr(file);
         if group {
             cmd.process_group(0);
         }
