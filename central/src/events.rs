@@ -27,6 +27,9 @@ use crate::error::{Error, Result};
 use crate::orders::{self, StoredOrder};
 use storehand::time;
 
+/// How far ahead of central's clock an event's time may be before it is refused.
+pub const MAX_CLOCK_AHEAD_HOURS: i64 = 24;
+
 /// The most events one batch may carry.
 pub const MAX_BATCH: usize = 1000;
 
@@ -139,13 +142,21 @@ fn judge(tx: &Transaction<'_>, store_id: &str, event: &StoreEvent) -> Result<Ver
             event.event_id.get_version_num()
         )));
     }
-    if let Err(e) = time::parse_rfc3339(&event.occurred_at) {
-        return Ok(Verdict::Reject(format!("occurred_at: {e}")));
+    let occurred = match time::parse_rfc3339(&event.occurred_at) {
+        Ok(ms) => ms,
+        Err(e) => return Ok(Verdict::Reject(format!("occurred_at: {e}"))),
+    };
+    let ahead_hours = (occurred - time::now_ms() as i64) / 3_600_000;
+    if ahead_hours >= MAX_CLOCK_AHEAD_HOURS {
+        return Ok(Verdict::Reject(format!(
+            "occurred_at {} is {ahead_hours} hours ahead of central's clock; set the device's \
+             clock right",
+            event.occurred_at
+        )));
     }
     if let Err(e) = check::identifier("associate_id", &event.associate_id) {
         return Ok(Verdict::Reject(e.to_string()));
     }
-
     let order_id = &event.platform_order_id;
     let Some(order) = orders::find(tx, order_id)? else {
         return Ok(Verdict::Reject(format!(
@@ -163,6 +174,25 @@ fn judge(tx: &Transaction<'_>, store_id: &str, event: &StoreEvent) -> Result<Ver
              cancel wins: put any picked units back"
         )));
     }
+    let associate_known = tx
+        .prepare_cached("SELECT 1 FROM associates WHERE store_id = ?1 AND staff_id = ?2")?
+        .exists(params![store_id, event.associate_id])?;
+    if !associate_known {
+        return Ok(Verdict::Reject(format!(
+            "{:?} is not an associate of store {store_id}",
+            event.associate_id
+        )));
+    }
+    let device_known = tx
+        .prepare_cached("SELECT 1 FROM devices WHERE store_id = ?1 AND device_id = ?2")?
+        .exists(params![store_id, event.device_id.to_string()])?;
+    if !device_known {
+        return Ok(Verdict::Reject(format!(
+            "device {} is not enrolled in store {store_id}",
+            event.device_id
+        )));
+    }
+
     let kind = event.body.kind();
     let first: Option<String> = tx
         .prepare_cached("SELECT event_id FROM events WHERE platform_order_id = ?1 AND kind = ?2")?
@@ -214,7 +244,26 @@ fn body_problem(order: &StoredOrder, body: &EventBody) -> Option<String> {
                     ));
                 }
             }
-            None
+            // Short picks come with reason codes in a later contract version; until then a
+            // picked order reports every line in full.
+            let missing: Vec<&str> = order
+                .spec
+                .lines
+                .iter()
+                .filter(|l| {
+                    !lines
+                        .iter()
+                        .any(|p| p.line_id == l.line_id && p.quantity == l.quantity)
+                })
+                .map(|l| l.line_id.as_str())
+                .collect();
+            (!missing.is_empty()).then(|| {
+                format!(
+                    "order_picked must report every line of order {order_id} in full; lines {} \
+                     are missing or short",
+                    missing.join(", ")
+                )
+            })
         }
         EventBody::OrderStaged { bin } => check::text("bin", bin).err().map(|e| e.to_string()),
         EventBody::OrderReady => None,

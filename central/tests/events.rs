@@ -181,7 +181,23 @@ async fn picked_lines_must_be_the_orders_lines_within_the_ordered_quantity() {
     let wrong_gtin = device.event(&order, pick(&line.line_id, "04006381333931", 1));
     assert_eq!(device.push_one(&wrong_gtin).await.0, "rejected");
 
-    let good = device.event(&order, pick(&line.line_id, &line.gtin14, line.quantity));
+    let partial = device.event(&order, pick(&line.line_id, &line.gtin14, line.quantity));
+    let (status, reason) = device.push_one(&partial).await;
+    assert_eq!(status, "rejected", "order {order} has more than one line");
+    assert!(reason.unwrap().contains("missing or short"));
+    let empty = device.event(&order, EventBody::OrderPicked { lines: vec![] });
+    assert_eq!(device.push_one(&empty).await.0, "rejected");
+
+    let all = spec
+        .lines
+        .iter()
+        .map(|l| PickedLine {
+            line_id: l.line_id.clone(),
+            gtin14: l.gtin14.clone(),
+            quantity: l.quantity,
+        })
+        .collect();
+    let good = device.event(&order, EventBody::OrderPicked { lines: all });
     assert_eq!(device.push_one(&good).await.0, "stored");
     assert_eq!(
         server.events(&order).await.events.len(),
@@ -225,6 +241,31 @@ async fn events_that_are_not_well_formed_are_rejected_each_with_its_reason() {
         },
     );
     assert_eq!(device.push_one(&unnamed).await.0, "rejected");
+
+    let mut future = device.event(&order, EventBody::OrderReady);
+    future.occurred_at = "9999-12-31T23:59:59Z".into();
+    let (status, reason) = device.push_one(&future).await;
+    assert_eq!(status, "rejected");
+    assert!(reason.unwrap().contains("ahead of central's clock"));
+
+    let mut stranger = device.event(&order, EventBody::OrderReady);
+    stranger.associate_id = "nobody".into();
+    let (status, reason) = device.push_one(&stranger).await;
+    assert_eq!(status, "rejected");
+    assert_eq!(
+        reason.unwrap(),
+        "\"nobody\" is not an associate of store demo-store"
+    );
+
+    let mut ghost = device.event(&order, EventBody::OrderReady);
+    ghost.device_id = uuid::Uuid::now_v7();
+    let (status, reason) = device.push_one(&ghost).await;
+    assert_eq!(status, "rejected");
+    assert!(
+        reason
+            .unwrap()
+            .ends_with("is not enrolled in store demo-store")
+    );
     assert!(server.events(&order).await.events.is_empty());
 }
 
