@@ -20,6 +20,7 @@
 //! instead.
 
 use std::cell::Cell;
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -27,6 +28,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator, key::Key};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use storehand::api::{Fulfilment, OrderDetail, OrderStatus, OrderSummary};
 
 mod rig;
@@ -44,6 +47,8 @@ const BIN: &str = "BIN-A01";
 const STEP: Duration = Duration::from_secs(20);
 /// How long central may take to receive the write-back after the handover.
 const WRITE_BACK: Duration = Duration::from_secs(30);
+/// How long a run waits for another run on the same checkout to finish with `artifacts/e2e/`.
+const ARTIFACTS_WAIT: Duration = Duration::from_secs(180);
 
 /// The UI's element ids for tests (`data-testid`), as `ui/TESTIDS.md` lists them.
 mod id {
@@ -69,7 +74,16 @@ async fn an_associate_picks_stages_and_hands_over_the_oldest_order() -> Result<(
     let Some(tools) = tools_or_skip()? else {
         return Ok(());
     };
-    let artifacts = fresh_artifacts()?;
+    // Ctrl-C or SIGTERM drops the run, and with it every process guard: tauri-driver leads a
+    // process group of its own, which the terminal's Ctrl-C does not reach.
+    tokio::select! {
+        outcome = run_end_to_end(tools) => outcome,
+        signal = stop_signal() => bail!("stopped by {signal}; every process started was stopped"),
+    }
+}
+
+async fn run_end_to_end(tools: Tools) -> Result<()> {
+    let (artifacts, _artifacts_lock) = fresh_artifacts()?;
     let scratch = tempfile::tempdir()?;
 
     let central = Central::start(
@@ -355,6 +369,21 @@ fn enter() -> char {
     char::from(Key::Enter)
 }
 
+/// Waits for SIGINT or SIGTERM and names it.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
 /// The tools, or `None` after saying why the test does not run; under `CI=true` a missing
 /// tool fails the test instead.
 fn tools_or_skip() -> Result<Option<Tools>> {
@@ -373,12 +402,31 @@ fn tools_or_skip() -> Result<Option<Tools>> {
     }
 }
 
-/// `artifacts/e2e/` at the repository's top level, emptied of an earlier run's files.
-fn fresh_artifacts() -> Result<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts/e2e");
+/// `artifacts/e2e/` at the repository's top level, emptied of an earlier run's files, and the
+/// lock that keeps it this run's: another run on the same checkout (another target directory,
+/// another engineer) waits for it rather than deleting this run's logs and screenshots.
+fn fresh_artifacts() -> Result<(PathBuf, Flock<File>)> {
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts");
+    std::fs::create_dir_all(&top)?;
+    let mut lock_file = File::create(top.join("e2e.lock"))?;
+    let deadline = Instant::now() + ARTIFACTS_WAIT;
+    let lock = loop {
+        match Flock::lock(lock_file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => break lock,
+            Err((file, Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
+                lock_file = file;
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err((_, errno)) => bail!(
+                "another end-to-end run holds {} ({errno}) after {ARTIFACTS_WAIT:?}",
+                top.join("e2e.lock").display()
+            ),
+        }
+    };
+    let dir = top.join("e2e");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("emptying {}", dir.display()))?;
     }
     std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+    Ok((dir, lock))
 }
