@@ -17,7 +17,7 @@ use tauri::async_runtime::JoinHandle;
 use tokio::sync::watch;
 
 mod call;
-pub mod launch;
+mod launch;
 mod logs;
 mod orders;
 mod pickup;
