@@ -461,17 +461,24 @@ struct Output {
 
 impl Output {
     fn show<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> Result<()> {
-        if self.json {
-            let body = serde_json::to_string_pretty(value)
-                .map_err(|e| Error::Central(format!("cannot print JSON: {e}")))?;
-            println!("{body}");
+        let body = if self.json {
+            serde_json::to_string_pretty(value)
+                .map_err(|e| Error::Central(format!("cannot print JSON: {e}")))?
         } else {
-            let text = text();
-            if !text.is_empty() {
-                println!("{text}");
-            }
+            text()
+        };
+        if body.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        // A reader that stops early (`storehand orders | head`) closes the pipe; that is
+        // not an error of ours, and the work was already done.
+        match writeln!(std::io::stdout().lock(), "{body}") {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+                context: "cannot write to standard output".into(),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
