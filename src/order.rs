@@ -67,6 +67,10 @@ pub fn create(spec: &OrderSpec) -> Result<AutoCommit> {
     doc.put_object(ROOT, "events", ObjType::Map)?;
     doc.put_object(ROOT, "acks", ObjType::Map)?;
     doc.commit_with(CommitOptions::default().with_time(0));
+    // Only the first change may use the creation actor: a later change under it (a cancel
+    // imported in the same sync) would differ between devices under the same actor and
+    // sequence number, which Automerge refuses to merge.
+    doc.set_actor(automerge::ActorId::random());
     Ok(doc)
 }
 

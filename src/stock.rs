@@ -39,6 +39,10 @@ pub fn create(snapshot: &StockSnapshot) -> Result<AutoCommit> {
         )?;
     }
     doc.commit_with(CommitOptions::default().with_time(0));
+    // Only the first change may use the creation actor: a later change under it would differ
+    // between devices under the same actor and sequence number, which Automerge refuses to
+    // merge.
+    doc.set_actor(automerge::ActorId::random());
     Ok(doc)
 }
 
