@@ -14,6 +14,7 @@ pub mod gtin;
 pub mod label;
 pub mod node;
 pub mod order;
+pub mod peer;
 pub mod replica;
 pub mod scan;
 pub mod stock;

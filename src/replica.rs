@@ -24,7 +24,10 @@ use rusqlite_migration::{M, Migrations};
 use crate::error::{Error, Result};
 
 /// Schema migrations, numbered and forward-only; the index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/01-replica/up.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/01-replica/up.sql"),
+    include_str!("../migrations/02-peers/up.sql"),
+];
 
 /// Incremental chunks a document may collect before they are replaced by one snapshot.
 /// Incremental saves cost about 15× the bytes of snapshot growth per change, so they are
@@ -221,6 +224,13 @@ impl Writer<'_> {
             params![doc_id, heads, cached.version],
         )?;
         Ok(heads)
+    }
+
+    /// Drops the cached copy of a document, so the next access reads what the database holds.
+    /// For a caller that rolls back to a savepoint, or whose change panicked inside Automerge:
+    /// the cached copy may hold what the database will not.
+    pub fn forget_doc(&mut self, doc_id: &str) {
+        self.docs.remove(doc_id);
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {

@@ -14,7 +14,7 @@ use crate::order::{self, OrderState, Step};
 use crate::replica::Writer;
 
 /// Re-derives an order's query-table rows and outbox entries from its document.
-pub(super) fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderState> {
+pub(crate) fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderState> {
     let doc = w.doc(doc_id)?.ok_or_else(|| not_found(doc_id))?;
     let state = order::fold(doc)?;
     let acks: HashMap<Uuid, (String, String)> = order::acked_events(doc)?

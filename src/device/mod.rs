@@ -32,6 +32,10 @@ mod derive;
 mod steps;
 mod sync;
 
+// Peer sync applies received changes and re-derives from them as the device's own steps do.
+pub(crate) use derive::refresh_order;
+pub(crate) use sync::refresh_stock;
+
 /// A session ends after this long without a command.
 pub const IDLE_LOCK: Duration = Duration::from_secs(15 * 60);
 const CATALOGUE_PAGE: u32 = 1_000;
@@ -116,7 +120,8 @@ impl Device {
         &self.data_dir
     }
 
-    fn replica(&self) -> MutexGuard<'_, Replica> {
+    /// The replica, locked; for the parts of the core that work on it directly (peer sync).
+    pub(crate) fn replica(&self) -> MutexGuard<'_, Replica> {
         self.replica
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -259,7 +259,7 @@ fn index_stale(w: &Writer<'_>) -> Result<bool> {
     Ok(found > 0)
 }
 
-pub(super) fn refresh_stock(w: &mut Writer<'_>, stock_doc: &str) -> Result<()> {
+pub(crate) fn refresh_stock(w: &mut Writer<'_>, stock_doc: &str) -> Result<()> {
     let Some(doc) = w.doc(stock_doc)? else {
         return Ok(());
     };
