@@ -11,6 +11,7 @@ mod generated;
 mod labels;
 mod offline;
 mod olist;
+mod peer;
 mod refusals;
 mod replica;
 mod support;
