@@ -199,17 +199,33 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Status => {
             let status = device.status()?;
+            let rejected = device
+                .outbox()?
+                .iter()
+                .filter(|e| e.state == "rejected")
+                .count();
             out.show(&status, || {
-                format!(
-                    "store {} · device {} ({})\ncentral {} · {}\nevents waiting to write back: {}{}",
+                let link = if status.online { "online" } else { "offline" };
+                let mut text = format!(
+                    "store {} · device {} ({})\ncentral {} · {link}\n\
+                     events waiting to write back: {}",
                     status.store_id,
                     status.device_name,
                     status.device_id,
                     status.central_url,
-                    if status.online { "online" } else { "offline (no exchange yet this run)" },
                     status.outbox_waiting,
-                    status.last_error.as_deref().map(|e| format!("\nlast error: {e}")).unwrap_or_default()
-                )
+                );
+                if rejected > 0 {
+                    let line = format!(
+                        "\nevents central rejected: {rejected} (see `storehand outbox`; a \
+                         manager must settle them with central)"
+                    );
+                    text.push_str(&line);
+                }
+                if let Some(e) = &status.last_error {
+                    text.push_str(&format!("\nlast error: {e}"));
+                }
+                text
             })
         }
         Command::Orders { view } => {

@@ -198,8 +198,19 @@ pub fn record_ack(
     Ok(())
 }
 
-/// Event ids central has answered, with the answer and when it arrived.
-pub fn acked_events(doc: &AutoCommit) -> Result<Vec<(Uuid, String, String)>> {
+/// Central's answer to one written-back event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    /// `stored`, `duplicate` or `rejected`.
+    pub status: String,
+    /// RFC 3339, when the device recorded the answer.
+    pub at: String,
+    /// Central's reason for a duplicate or a rejection.
+    pub reason: Option<String>,
+}
+
+/// Every answer central gave, by event id.
+pub fn acked_events(doc: &AutoCommit) -> Result<Vec<(Uuid, Ack)>> {
     let acks = map_id(doc, "acks")?;
     let mut out = Vec::new();
     for key in doc.keys(&acks) {
@@ -209,8 +220,14 @@ pub fn acked_events(doc: &AutoCommit) -> Result<Vec<(Uuid, String, String)>> {
         let Some((_, obj)) = doc.get(&acks, &key)? else {
             continue;
         };
-        let status = get_str(doc, &obj, "status")?.unwrap_or_default();
-        out.push((id, status, get_str(doc, &obj, "at")?.unwrap_or_default()));
+        out.push((
+            id,
+            Ack {
+                status: get_str(doc, &obj, "status")?.unwrap_or_default(),
+                at: get_str(doc, &obj, "at")?.unwrap_or_default(),
+                reason: get_str(doc, &obj, "reason")?,
+            },
+        ));
     }
     Ok(out)
 }

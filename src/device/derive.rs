@@ -17,10 +17,7 @@ use crate::replica::Writer;
 pub(crate) fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderState> {
     let doc = w.doc(doc_id)?.ok_or_else(|| not_found(doc_id))?;
     let state = order::fold(doc)?;
-    let acks: HashMap<Uuid, (String, String)> = order::acked_events(doc)?
-        .into_iter()
-        .map(|(id, status, at)| (id, (status, at)))
-        .collect();
+    let acks: HashMap<Uuid, order::Ack> = order::acked_events(doc)?.into_iter().collect();
     let heads = crate::replica::heads_text(doc);
     let tx = w.tx();
     tx.execute(
@@ -76,10 +73,12 @@ pub(crate) fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderSta
     let mut keep = Vec::new();
     let mut upsert = tx.prepare_cached(
         "INSERT INTO outbox (event_id, doc_id, platform_order_id, kind, body, created_at, state,
-                             acked_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                             acked_at, last_error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (event_id) DO UPDATE SET state = excluded.state,
-             acked_at = excluded.acked_at",
+             acked_at = excluded.acked_at,
+             last_error = CASE WHEN excluded.state = 'pending' THEN outbox.last_error
+                               ELSE excluded.last_error END",
     )?;
     for event in &state.history {
         let Some(body) = write_back_body(&event.step, &state) else {
@@ -99,9 +98,15 @@ pub(crate) fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderSta
         };
         let json = serde_json::to_string(&store_event)
             .map_err(|e| Error::document(doc_id, format!("event body: {e}")))?;
-        let (ack_state, acked_at) = match acks.get(&event.id) {
-            Some((status, at)) => (status.as_str(), Some(at.as_str())),
-            None => ("pending", None),
+        // Once central answered, the answer's reason (why a duplicate, why rejected) is what
+        // a person needs to see, not an old "unreachable" from a retry.
+        let (ack_state, acked_at, reason) = match acks.get(&event.id) {
+            Some(ack) => (
+                ack.status.as_str(),
+                Some(ack.at.as_str()),
+                ack.reason.as_deref(),
+            ),
+            None => ("pending", None, None),
         };
         upsert.execute(params![
             event.id.to_string(),
@@ -111,7 +116,8 @@ pub(crate) fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderSta
             json,
             event.at,
             ack_state,
-            acked_at
+            acked_at,
+            reason
         ])?;
         keep.push(event.id.to_string());
     }

@@ -54,6 +54,9 @@ impl Device {
     }
 
     async fn sync_with(&self, central: &Central) -> Result<SyncReport> {
+        // Write-back first: what the store confirmed matters more than what central has new,
+        // and a pull that fails (a slow catalogue page) must not hold the outbox back.
+        let events_pushed = self.push_outbox(central).await?;
         let products_received = self.pull_catalogue(central).await?;
         let associates = central.associates().await?;
         self.replica()
@@ -61,7 +64,6 @@ impl Device {
         let snapshot = central.stock().await?;
         self.apply_stock(&snapshot)?;
         let (orders_received, feed_items_quarantined) = self.pull_orders(central).await?;
-        let events_pushed = self.push_outbox(central).await?;
         Ok(SyncReport {
             products_received,
             orders_received,

@@ -102,3 +102,36 @@ fn a_retry_after_a_dropped_response_is_not_stored_twice() {
             .all(|e| e.state == "duplicate")
     );
 }
+
+#[test]
+fn write_back_central_rejects_shows_its_reason_and_is_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let central = Central::demo(dir.path());
+    let device = device(dir.path(), "tablet-1", &central);
+    let order = first_queued(&device);
+    pick_all(&device, &order);
+    device.stage_order(&order.summary.id, "BIN-A01").unwrap();
+    // The platform cancels before the device's steps arrive: the cancel wins at central.
+    central.cancel(
+        &order.summary.platform_order_id,
+        "customer cancelled online",
+    );
+
+    let report = runtime().block_on(device.sync()).unwrap();
+    assert_eq!(
+        (report.events_pushed, report.events_waiting),
+        (2, 0),
+        "answered, not retried"
+    );
+    let outbox = device.outbox().unwrap();
+    assert!(outbox.iter().all(|e| e.state == "rejected"), "{outbox:?}");
+    for entry in &outbox {
+        let reason = entry.last_error.as_deref().unwrap_or_default();
+        assert!(reason.contains("cancelled by the platform"), "{reason}");
+    }
+    assert_eq!(
+        device.order(&order.summary.id).unwrap().summary.status,
+        OrderStatus::Cancelled
+    );
+    assert!(central.events(&order.summary.platform_order_id).is_empty());
+}
