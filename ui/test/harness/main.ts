@@ -1,0 +1,3 @@
+// The test page's entry: the stand-in core first, then the real app, unchanged.
+import './install';
+import '../../src/main';
