@@ -18,6 +18,12 @@ pub(crate) fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderSta
     let doc = w.doc(doc_id)?.ok_or_else(|| not_found(doc_id))?;
     let state = order::fold(doc)?;
     let acks: HashMap<Uuid, order::Ack> = order::acked_events(doc)?.into_iter().collect();
+    // Steps central answered that a merge has since put behind another device's step in fold
+    // order: the answer is in the document, so every device lists them alike.
+    let answered: Vec<order::Event> = order::read_events(doc)?
+        .into_iter()
+        .filter(|e| acks.contains_key(&e.id) && !state.history.iter().any(|h| h.id == e.id))
+        .collect();
     let heads = crate::replica::heads_text(doc);
     let tx = w.tx();
     tx.execute(
@@ -68,8 +74,8 @@ pub(crate) fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderSta
         ])?;
     }
 
-    // The outbox holds exactly the write-back steps the fold applied; a step that lost to
-    // another device's in fold order is not sent.
+    // The outbox holds exactly the write-back steps the fold applied, and those central has
+    // answered; a step that lost to another device's in fold order is not sent.
     let mut keep = Vec::new();
     let mut upsert = tx.prepare_cached(
         "INSERT INTO outbox (event_id, doc_id, platform_order_id, kind, body, created_at, state,
@@ -80,7 +86,7 @@ pub(crate) fn refresh_order(w: &mut Writer<'_>, doc_id: &str) -> Result<OrderSta
              last_error = CASE WHEN excluded.state = 'pending' THEN outbox.last_error
                                ELSE excluded.last_error END",
     )?;
-    for event in &state.history {
+    for event in state.history.iter().chain(&answered) {
         let Some(body) = write_back_body(&event.step, &state) else {
             continue;
         };
