@@ -10,6 +10,9 @@ use storehand::peer::{self, Next, Session};
 
 use crate::support::{Central, device, rusqlite_open};
 
+#[path = "peer_sim.rs"]
+mod sim;
+
 /// What peer sync must make equal on every device: the heads of every document and the query
 /// tables derived from them (outbox rows without the local retry counters).
 pub fn replicated(device: &Device) -> String {
