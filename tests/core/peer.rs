@@ -10,6 +10,8 @@ use storehand::peer::{self, Next, Session};
 
 use crate::support::{Central, device, rusqlite_open};
 
+#[path = "peer_conflicts.rs"]
+mod conflicts;
 #[path = "peer_sim.rs"]
 mod sim;
 
