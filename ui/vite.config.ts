@@ -6,6 +6,12 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 export default defineConfig({
   plugins: [svelte()],
   clearScreen: false,
-  server: { port: 1420, strictPort: true, host: '127.0.0.1' },
+  // The shell's devUrl is http://localhost:1420, which reaches this address.
+  server: {
+    port: 1420,
+    strictPort: true,
+    host: '127.0.0.1',
+    watch: { ignored: ['**/test-artifacts/**'] },
+  },
   build: { target: 'safari15', outDir: 'dist', emptyOutDir: true },
 });
