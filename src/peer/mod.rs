@@ -6,15 +6,17 @@
 //!   what it receives to the replica in one transaction per turn together with the query
 //!   tables derived from it, and only then produces the answer, so a change a peer sent is
 //!   durable before the peer hears back.
+//! - [`transport`]: TCP links encrypted and mutually authenticated with the store's key
+//!   (Noise), one session a connection.
 //! - [`exchange`]: runs one session between two devices in this process over a perfect link;
-//!   transports with real links (and the simulation test's faulty one) drive [`Session`]
-//!   themselves.
+//!   the simulation test drives [`Session`] over its faulty one.
 //!
 //! Why the bare protocol and not samod is written in `ARCHITECTURE.md`.
 
 pub mod frame;
 mod session;
 mod store;
+pub mod transport;
 
 pub use session::{DOC_MESSAGE_CAP, EndReason, FRAME_BUDGET, Next, Outcome, Session, SessionStats};
 pub use store::{ORDER_KIND, STOCK_KIND};

@@ -14,6 +14,8 @@ use crate::support::{Central, device, rusqlite_open};
 mod conflicts;
 #[path = "peer_sim.rs"]
 mod sim;
+#[path = "peer_tcp.rs"]
+mod tcp;
 
 /// What peer sync must make equal on every device: the heads of every document and the query
 /// tables derived from them (outbox rows without the local retry counters).
