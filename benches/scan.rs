@@ -148,7 +148,8 @@ fn main() {
     samples.sort();
     let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
     println!(
-        "scan to durable over {} scans: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (budget p99 ≤ 5 ms)",
+        "scan to durable over {} scans: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
+         (budget p99 <= 5 ms)",
         samples.len(),
         pct(0.50).as_secs_f64() * 1e3,
         pct(0.99).as_secs_f64() * 1e3,

@@ -143,7 +143,8 @@ pub fn sign_in(conn: &mut Connection, staff_id: &str, pin: &str) -> Result<Sessi
             tracing::warn!(staff = staff_id, failures, "sign-in refused");
             Err(Error::refused(
                 ErrorCode::BadPin,
-                "that staff id and PIN do not match; try again (5 wrong tries lock it for 5 minutes)",
+                "that staff id and PIN do not match; try again (5 wrong tries lock it for 5 \
+                 minutes)",
             ))
         }
     }

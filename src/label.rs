@@ -53,7 +53,8 @@ fn svg(bars: &[u8], code: &str, caption: &str) -> String {
                 x += 1;
             }
             out.push_str(&format!(
-                "<rect x=\"{}\" y=\"10\" width=\"{}\" height=\"{BAR_HEIGHT_PX}\" fill=\"#000000\"/>",
+                "<rect x=\"{}\" y=\"10\" width=\"{}\" height=\"{BAR_HEIGHT_PX}\" \
+                 fill=\"#000000\"/>",
                 (QUIET_MODULES + start) * MODULE_PX,
                 (x - start) * MODULE_PX
             ));

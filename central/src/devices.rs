@@ -1,10 +1,10 @@
 //! Device bearer tokens.
 //!
 //! A device enrols with its store (see [`crate::enrollment`]) and gets a device id and a
-//! bearer token: 32 bytes from the operating system's random source, written `shd1_` and 64 hex digits. Central keeps only the
-//! token's BLAKE2b-256 hash, so a copy of the database lets nobody act as a device; a token is
-//! looked up by its hash, which also keeps the comparison free of timing leaks about the
-//! token. Tokens are never logged.
+//! bearer token: 32 bytes from the operating system's random source, written `shd1_` and 64
+//! hex digits. Central keeps only the token's BLAKE2b-256 hash, so a copy of the database lets
+//! nobody act as a device; a token is looked up by its hash, which also keeps the comparison
+//! free of timing leaks about the token. Tokens are never logged.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use blake2::digest::consts::U32;

@@ -37,7 +37,8 @@ fn check_or_bless(generated: &Path, checked_in: &Path, what: &str) {
     }
     assert!(
         read_tree(generated) == read_tree(checked_in),
-        "{what} in {} are stale; run `STOREHAND_BLESS=1 cargo test --test core generated` and commit",
+        "{what} in {} are stale; run `STOREHAND_BLESS=1 cargo test --test core generated` \
+         and commit",
         checked_in.display()
     );
 }
