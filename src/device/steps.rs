@@ -247,6 +247,13 @@ impl Device {
             let state = order::fold(doc)?;
             match decide(&state)? {
                 Some(step) => {
+                    // Picks merged from two devices can complete an order that neither device
+                    // saw complete, so neither recorded `order_picked`; central needs it before
+                    // the staging, so the device that stages records it.
+                    let picked = state.history.iter().any(|e| e.step == Step::OrderPicked);
+                    if matches!(step, Step::OrderStaged { .. }) && !picked {
+                        record(w, &doc_id, &identity, session, Step::OrderPicked)?;
+                    }
                     tracing::info!(order = %state.order_number, step = step.kind(), "recorded");
                     record(w, &doc_id, &identity, session, step)?;
                     refresh_order(w, &doc_id)

@@ -79,6 +79,47 @@ fn two_associates_picking_the_same_order_at_once_add_up_and_the_extras_show_as_o
 }
 
 #[test]
+fn an_order_completed_only_by_merged_picks_is_written_back_picked_before_staged() {
+    let dir = tempfile::tempdir().unwrap();
+    let central = Central::demo(dir.path());
+    let a = device(dir.path(), "tablet-1", &central);
+    let b = device(dir.path(), "tablet-2", &central);
+    let (order, l) = order_with_a_multi_unit_line(&a);
+    let id = order.summary.id.clone();
+
+    // a picks every unit but one, b that last one: neither sees the order complete.
+    let mut units: Vec<String> = Vec::new();
+    for line in &order.lines {
+        units.extend(std::iter::repeat_n(
+            line.printed_code.clone(),
+            line.ordered as usize,
+        ));
+    }
+    let last = order.lines[l].printed_code.clone();
+    let at = units.iter().rposition(|c| *c == last).unwrap();
+    units.remove(at);
+    for code in &units {
+        a.scan_item(&id, code).unwrap();
+    }
+    b.scan_item(&id, &last).unwrap();
+    assert_eq!(kinds(&a.order(&id).unwrap(), "order_picked"), 0);
+    assert_eq!(kinds(&b.order(&id).unwrap(), "order_picked"), 0);
+    sync_peers(&a, &b);
+    assert_eq!(a.order(&id).unwrap().summary.status, OrderStatus::Picked);
+
+    let staged = a.stage_order(&id, "BIN-C09").unwrap();
+    assert_eq!(
+        kinds(&staged, "order_picked"),
+        1,
+        "staging records the missing pick step"
+    );
+    runtime().block_on(a.sync()).unwrap();
+    let at_central = central.event_kinds(&order.summary.platform_order_id);
+    assert_eq!(at_central, ["order_picked", "order_staged"]);
+    assert!(a.outbox().unwrap().iter().all(|e| e.state == "stored"));
+}
+
+#[test]
 fn central_cancelling_while_an_offline_device_picks_wins_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let central = Central::demo(dir.path());
