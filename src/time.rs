@@ -3,8 +3,8 @@
 //!
 //! Devices and central write UTC with milliseconds (`2026-01-15T09:30:00.000Z`), so text
 //! order is time order. Parsing accepts any RFC 3339 `date-time` (section 5.6 of RFC 3339)
-//! from devices and the platform, with `Z` or a numeric offset. The calendar arithmetic is Howard Hinnant's
-//! `days_from_civil` and `civil_from_days` (proleptic Gregorian calendar).
+//! from devices and the platform, with `Z` or a numeric offset. The calendar arithmetic is
+//! Howard Hinnant's `days_from_civil` and `civil_from_days` (proleptic Gregorian calendar).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -8,7 +8,7 @@ use storehand::Device;
 use storehand::api::OrderView;
 use storehand::peer::{self, Next, Session};
 
-use crate::support::{Central, device, rusqlite_open};
+use crate::support::{Central, device, dump, rusqlite_open};
 
 #[path = "peer_conflicts.rs"]
 mod conflicts;
@@ -24,27 +24,16 @@ pub fn replicated(device: &Device) -> String {
 }
 
 pub fn replicated_at(replica: &Path) -> String {
-    let conn = rusqlite_open(replica);
-    let mut out = String::new();
-    for sql in [
-        "SELECT doc_id, kind, heads FROM docs ORDER BY doc_id",
-        "SELECT * FROM orders ORDER BY doc_id",
-        "SELECT * FROM order_lines ORDER BY doc_id, line_id",
-        "SELECT * FROM stock ORDER BY gtin14",
-        "SELECT event_id, doc_id, kind, body, state, acked_at FROM outbox ORDER BY event_id",
-    ] {
-        let mut stmt = conn.prepare(sql).unwrap();
-        let columns = stmt.column_count();
-        let mut rows = stmt.query([]).unwrap();
-        while let Some(row) = rows.next().unwrap() {
-            for i in 0..columns {
-                let value: rusqlite::types::Value = row.get(i).unwrap();
-                out.push_str(&format!("{value:?}|"));
-            }
-            out.push('\n');
-        }
-    }
-    out
+    dump(
+        replica,
+        &[
+            "SELECT doc_id, kind, heads FROM docs ORDER BY doc_id",
+            "SELECT * FROM orders ORDER BY doc_id",
+            "SELECT * FROM order_lines ORDER BY doc_id, line_id",
+            "SELECT * FROM stock ORDER BY gtin14",
+            "SELECT event_id, doc_id, kind, body, state, acked_at FROM outbox ORDER BY event_id",
+        ],
+    )
 }
 
 /// Asserts two devices hold the same replicated state, naming the first line that differs.

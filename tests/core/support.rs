@@ -258,16 +258,24 @@ pub fn pick_all(device: &Device, order: &OrderDetail) -> OrderDetail {
 
 /// Everything a refused input must leave as it was: documents, query tables and outbox.
 pub fn fingerprint(device: &Device) -> String {
-    let conn = rusqlite_open(&device.data_dir().join("replica.sqlite3"));
+    dump(
+        &device.data_dir().join("replica.sqlite3"),
+        &[
+            "SELECT doc_id, heads, version FROM docs ORDER BY doc_id",
+            "SELECT doc_id, COUNT(*), SUM(LENGTH(bytes)) FROM doc_chunks GROUP BY doc_id ORDER BY 1",
+            "SELECT * FROM orders ORDER BY doc_id",
+            "SELECT * FROM order_lines ORDER BY doc_id, line_id",
+            "SELECT * FROM stock ORDER BY gtin14",
+            "SELECT event_id, kind, state FROM outbox ORDER BY event_id",
+        ],
+    )
+}
+
+/// Every row the `queries` return from the replica at `path`, one line a row.
+pub fn dump(path: &Path, queries: &[&str]) -> String {
+    let conn = rusqlite_open(path);
     let mut out = String::new();
-    for sql in [
-        "SELECT doc_id, heads, version FROM docs ORDER BY doc_id",
-        "SELECT doc_id, COUNT(*), SUM(LENGTH(bytes)) FROM doc_chunks GROUP BY doc_id ORDER BY 1",
-        "SELECT * FROM orders ORDER BY doc_id",
-        "SELECT * FROM order_lines ORDER BY doc_id, line_id",
-        "SELECT * FROM stock ORDER BY gtin14",
-        "SELECT event_id, kind, state FROM outbox ORDER BY event_id",
-    ] {
+    for sql in queries {
         let mut stmt = conn.prepare(sql).unwrap();
         let columns = stmt.column_count();
         let mut rows = stmt.query([]).unwrap();
